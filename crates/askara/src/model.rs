@@ -59,9 +59,8 @@ impl Note {
         let uuid = str_field(obj, "uuid")
             .or_else(|| str_field(obj, "id"))
             .ok_or(ModelError::MissingUuid)?;
-        let created_raw = str_field(obj, "createdAt").ok_or_else(|| ModelError::MissingCreatedAt {
-            uuid: uuid.clone(),
-        })?;
+        let created_raw = str_field(obj, "createdAt")
+            .ok_or_else(|| ModelError::MissingCreatedAt { uuid: uuid.clone() })?;
         let created_at = parse_instant(&created_raw).ok_or_else(|| ModelError::BadTimestamp {
             uuid: uuid.clone(),
             field: "createdAt",
@@ -82,7 +81,11 @@ impl Note {
             }),
             // An IRI such as "/patients/{uuid}": keep the uuid at least.
             Value::String(iri) => Some(Patient {
-                uuid: iri.rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_string),
+                uuid: iri
+                    .rsplit('/')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
                 ..Patient::default()
             }),
             _ => None,
@@ -100,7 +103,10 @@ impl Note {
 
     /// The note's `createdAt` exactly as Askara wrote it.
     pub fn created_at_raw(&self) -> &str {
-        self.raw.get("createdAt").and_then(Value::as_str).unwrap_or_default()
+        self.raw
+            .get("createdAt")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     pub fn updated_at_raw(&self) -> &str {
@@ -184,14 +190,20 @@ mod tests {
                          "audio": {"uuid": "a1"}, "futureField": [1, 2]});
         let n = Note::from_json(raw.clone()).ok();
         assert_eq!(n.as_ref().map(|n| &n.raw), Some(&raw));
-        assert_eq!(n.as_ref().map(|n| n.updated_at), n.as_ref().map(|n| n.created_at));
+        assert_eq!(
+            n.as_ref().map(|n| n.updated_at),
+            n.as_ref().map(|n| n.created_at)
+        );
         assert_eq!(n.as_ref().map(|n| n.content.as_str()), Some(""));
     }
 
     #[test]
     fn missing_uuid_or_created_is_an_error_not_a_panic() {
         assert_eq!(Note::from_json(json!([])), Err(ModelError::NotAnObject));
-        assert_eq!(Note::from_json(json!({"createdAt": "2026-01-01T00:00:00Z"})), Err(ModelError::MissingUuid));
+        assert_eq!(
+            Note::from_json(json!({"createdAt": "2026-01-01T00:00:00Z"})),
+            Err(ModelError::MissingUuid)
+        );
         assert!(matches!(
             Note::from_json(json!({"uuid": "x", "createdAt": "soon"})),
             Err(ModelError::BadTimestamp { .. })

@@ -1,0 +1,83 @@
+//! What a simulated Askara deployment looks like. Everything the real API leaves unclear
+//! (collection shape, whether date filters are honoured) is a switch here, so clients can be
+//! tested against every plausible server.
+
+use std::time::Duration;
+
+/// How collections are serialised. Askara's exact shape is undocumented, so all three occur.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CollectionFormat {
+    /// API Platform's classic Hydra: `hydra:member`, `hydra:totalItems`, `hydra:view`.
+    #[default]
+    Hydra,
+    /// API Platform 4 JSON-LD without the `hydra:` prefix: `member`, `totalItems`, `view`.
+    JsonLd,
+    /// A bare JSON array, as `application/json` collections come.
+    Plain,
+}
+
+/// Token bucket: at most `capacity` requests, `refill` more every `period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub capacity: u64,
+    pub refill: u64,
+    pub period: Duration,
+}
+
+impl Default for RateLimit {
+    /// Askara's documented limit.
+    fn default() -> Self {
+        RateLimit {
+            capacity: 5000,
+            refill: 500,
+            period: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes this client may obtain; a request for more is silently narrowed, as RFC 6749
+    /// allows, so a client learns of a missing scope from the 403 on use.
+    pub granted_scopes: Vec<String>,
+    pub collection_format: CollectionFormat,
+    /// `false` models a server that silently ignores `createdAt[...]` filters.
+    pub honour_created_filter: bool,
+    /// `false` models a server that silently ignores `updatedAt[...]` filters.
+    pub honour_updated_filter: bool,
+    pub access_token_ttl: Duration,
+    /// Refresh tokens last 30 days at Askara.
+    pub refresh_token_ttl: Duration,
+    /// `true`: device codes are approved the moment they are issued (unattended demos).
+    pub device_auto_approve: bool,
+    pub device_poll_interval_secs: u64,
+    /// How long a device code may be polled; tests shorten it to reach `expired_token`.
+    pub device_code_ttl: Duration,
+    pub rate_limit: Option<RateLimit>,
+    /// Used when `itemsPerPage` is absent; requests above 100 are capped at 100.
+    pub default_items_per_page: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            client_id: "askara-inbox-demo".to_string(),
+            client_secret: "sim-secret".to_string(),
+            granted_scopes: vec!["read:notes".to_string()],
+            collection_format: CollectionFormat::Hydra,
+            honour_created_filter: true,
+            honour_updated_filter: true,
+            access_token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            device_auto_approve: false,
+            device_poll_interval_secs: 5,
+            device_code_ttl: Duration::from_secs(600),
+            rate_limit: Some(RateLimit::default()),
+            default_items_per_page: 20,
+        }
+    }
+}
+
+pub(crate) const MAX_ITEMS_PER_PAGE: usize = 100;

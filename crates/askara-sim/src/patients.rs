@@ -1,0 +1,96 @@
+//! `GET /patients` and `GET /patients/{uuid}`, drawn from the patients the stored notes
+//! embed. Guarded by `read:notes` because that is the only scope this product holds and the
+//! data is the same the notes already expose.
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde_json::Value;
+
+use crate::collection::{json_response, Page};
+use crate::config::MAX_ITEMS_PER_PAGE;
+use crate::guard::Caller;
+use crate::notes::{query_pairs, READ_NOTES};
+use crate::problem::problem;
+use crate::state::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/patients", get(list))
+        .route("/patients/{uuid}", get(detail))
+}
+
+fn patients(st: &AppState) -> Vec<Value> {
+    let store = st.notes_read();
+    let mut seen = HashSet::new();
+    store
+        .all()
+        .iter()
+        .filter_map(|n| {
+            let p = n.json.get("patient").filter(|p| p.is_object())?;
+            let uuid = n.patient_uuid.clone()?;
+            seen.insert(uuid).then(|| p.clone())
+        })
+        .collect()
+}
+
+async fn list(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(resp) = caller.require(READ_NOTES) {
+        return resp;
+    }
+    let pairs = query_pairs(raw.as_deref());
+    let number = |key: &str, default: usize| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let page = number("page", 1).max(1);
+    let per_page = number("itemsPerPage", st.config.default_items_per_page).min(MAX_ITEMS_PER_PAGE);
+    let all = patients(&st);
+    let total = all.len();
+    let members = all
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    let out = Page {
+        path: "/patients",
+        context: "/contexts/Patient",
+        members,
+        total,
+        page,
+        items_per_page: per_page,
+        query: &pairs,
+    };
+    json_response(
+        st.config.collection_format,
+        &out.render(st.config.collection_format),
+    )
+}
+
+async fn detail(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(uuid): Path<String>,
+) -> Response {
+    if let Err(resp) = caller.require(READ_NOTES) {
+        return resp;
+    }
+    let found = patients(&st)
+        .into_iter()
+        .find(|p| p.get("uuid").and_then(Value::as_str) == Some(uuid.as_str()));
+    match found {
+        Some(p) => json_response(st.config.collection_format, &p),
+        None => problem(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
