@@ -1,1 +1,147 @@
-//! Import targets.
+//! Import targets: reviewed Askara notes go into the practice's database, exactly once.
+//!
+//! Two targets: a SQLite file (one workstation) and PostgreSQL (shared by several, over TLS).
+//! Notes go into the default schema (`askara_notes`, created if missing) or onto an existing
+//! practice table through a [`Mapping`]. Every import is one transaction that first claims the
+//! note's uuid with `INSERT … ON CONFLICT DO NOTHING` and then reads back who holds it, so
+//! races between workstations resolve in the database:
+//!
+//! - new uuid → `imported`;
+//! - same uuid, same content hash → `unchanged` (with who imported it and when);
+//! - same uuid, other hash → `conflict`, or `updated` when the caller allows updates.
+//!
+//! ```no_run
+//! # async fn demo(note: askara::Note) -> Result<(), import::ImportError> {
+//! let spec = import::TargetSpec::parse("postgres://scribe@db.practice.lan/practice?sslmode=verify-full")?
+//!     .with_password("from the keyring");
+//! let target = import::connect(&spec, None, import::ConnectOptions::default()).await?;
+//! let ctx = import::ImportContext::new("dr.martin", "desk-3");
+//! let outcome = target.import(&note, &ctx).await?;
+//! println!("{}: {:?}", target.describe(), outcome.result);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod mapping;
+mod postgres;
+mod row;
+pub(crate) mod schema;
+mod spec;
+mod sql;
+mod sqlite;
+mod tls;
+mod value;
+
+#[cfg(feature = "test-support")]
+pub mod pg_harness;
+
+pub use error::ImportError;
+pub use mapping::{ConstValue, Field, Ident, LookupKey, Mapping, OnMissing, PatientLookup};
+pub use spec::{ConnectOptions, Password, PgSpec, RootCert, SslMode, TargetSpec};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Who imports, from where, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportContext {
+    /// The signed-in user, recorded as `imported_by`.
+    pub user: String,
+    /// This workstation's name, recorded as `workstation`.
+    pub workstation: String,
+    /// Overwrite a row whose content changed since it was imported (`updated`), instead of
+    /// reporting `conflict`.
+    pub allow_update: bool,
+    /// Compute the row that would be written and write nothing.
+    pub dry_run: bool,
+}
+
+impl ImportContext {
+    pub fn new(user: impl Into<String>, workstation: impl Into<String>) -> ImportContext {
+        ImportContext {
+            user: user.into(),
+            workstation: workstation.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What happened to one note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportResult {
+    /// Written for the first time.
+    Imported,
+    /// Already there with the same content: nothing written.
+    Unchanged,
+    /// Content had changed and `allow_update` was set: row overwritten.
+    Updated,
+    /// Content changed since it was imported and updates are not allowed: nothing written.
+    Conflict,
+    /// Dry run: nothing written; `row` shows what would have been.
+    DryRun,
+}
+
+/// The outcome of importing one note. `imported_at` / `imported_by` are those of the row in
+/// the target: ours when we wrote it, the earlier importer's for `unchanged` and `conflict`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportOutcome {
+    pub uuid: String,
+    pub result: ImportResult,
+    pub imported_at: DateTime<Utc>,
+    pub imported_by: String,
+    /// Dry run only: each column and the value that would be written, in column order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<Vec<(String, serde_json::Value)>>,
+}
+
+/// A database that notes can be imported into.
+#[async_trait::async_trait]
+pub trait ImportTarget: Send + Sync {
+    /// Imports one note in one transaction.
+    async fn import(
+        &self,
+        note: &askara::Note,
+        ctx: &ImportContext,
+    ) -> Result<ImportOutcome, ImportError>;
+
+    /// Imports many notes, one transaction per `batch_size` notes; results are per note, in
+    /// order. When a batch fails because of one note, its notes are retried one by one, so
+    /// one bad note costs only itself. The outer error means the target itself failed
+    /// (unreachable, timed out): notes of batches already committed stay imported.
+    async fn import_batch(
+        &self,
+        notes: &[askara::Note],
+        ctx: &ImportContext,
+    ) -> Result<Vec<Result<ImportOutcome, ImportError>>, ImportError>;
+
+    /// The target for display and logs (no password).
+    fn describe(&self) -> String;
+}
+
+/// Connects to a target, then checks the mapping against the table (unknown table or column,
+/// incompatible column type, uuid column without a unique index, bad patient lookup) or, with
+/// no mapping, creates the default schema if it is missing.
+pub async fn connect(
+    spec: &TargetSpec,
+    mapping: Option<Mapping>,
+    opts: ConnectOptions,
+) -> Result<Box<dyn ImportTarget>, ImportError> {
+    match spec {
+        TargetSpec::Sqlite { path } => {
+            let t = sqlite::SqliteTarget::open(path.clone(), mapping, opts).await?;
+            Ok(Box::new(t))
+        }
+        TargetSpec::Postgres(pg) => {
+            let t = postgres::PgTarget::connect(pg.clone(), spec.display(), mapping, opts).await?;
+            Ok(Box::new(t))
+        }
+    }
+}
+
+/// The hex SHA-256 of a note's content, as stored in `content_sha256`.
+pub fn content_sha256(content: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(content.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
