@@ -1,1 +1,25 @@
+//! The local inbox: SQLite schema and migrations, FTS5 search, note states, audit log, and the
+//! one idempotent ingest path that the sync engine (poller and webhook receiver) feeds.
+//!
+//! Storage is SQLite in WAL mode, shared safely by several processes (a CLI listing while a
+//! sync or server writes). Every async method runs its SQL on tokio's blocking pool with a
+//! pooled connection, so the runtime is never blocked. Nothing here logs note content or
+//! patient names.
 
+mod db;
+mod error;
+mod fold;
+mod import_log;
+mod model;
+mod store;
+pub mod sync;
+
+pub use db::SCHEMA_VERSION;
+pub use error::{ErrorCode, InboxError};
+pub use fold::{fold, fts_query, search_terms};
+pub use import_log::ImportAttempt;
+pub use model::{
+    AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, PatientSummary, SearchOrder,
+    SearchQuery, SearchResults, Source, Status, StatusChange,
+};
+pub use store::{explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

@@ -1,0 +1,135 @@
+//! The command line. This is a public contract that scripts depend on: change it only
+//! compatibly (new flags and commands, never renamed ones).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "askara-inbox", version, about = "Askara Inbox: clinical notes from Askara, reviewed and imported", long_about = None)]
+pub struct Cli {
+    /// Where the inbox, settings and sign-in live (default: the OS data dir).
+    #[arg(long, global = true, env = "ASKARA_INBOX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll Askara for new and revised notes into the local inbox.
+    Sync(SyncArgs),
+    /// Sign in with the device code flow: prints a URL and a code, waits for approval.
+    Login(ServerArgs),
+    /// Forget the stored sign-in.
+    Logout,
+    /// List, search, show and triage notes in the local inbox.
+    #[command(subcommand)]
+    Notes(NotesCommand),
+    /// Run the Askara simulator with synthetic notes (for demos and tests).
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServerArgs {
+    /// Askara API base URL (remembered), e.g. https://api.askara.ai
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// OAuth2 client id (remembered).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// One full catch-up, then exit.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Seconds between polls (Askara recommends 30-60).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// List notes, newest first.
+    List {
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        #[arg(long, value_name = "UUID")]
+        patient: Option<String>,
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search note content and patient names (accents and case ignored), newest first.
+    Search {
+        query: String,
+        #[arg(long, value_name = "UUID")]
+        patient: Option<String>,
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one note.
+    Show {
+        uuid: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a note reviewed.
+    Review { uuid: String },
+    /// Dismiss a note.
+    Dismiss { uuid: String },
+    /// Import notes into the practice database (SQLite file or PostgreSQL), exactly once.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The note to import (or use --all-reviewed).
+    #[arg(
+        required_unless_present = "all_reviewed",
+        conflicts_with = "all_reviewed"
+    )]
+    pub uuid: Option<String>,
+    /// Import every note marked reviewed.
+    #[arg(long)]
+    pub all_reviewed: bool,
+    /// `sqlite:PATH` or `postgres://user@host:port/db?sslmode=...` (password from PGPASSWORD).
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// TOML mapping onto an existing practice table.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Overwrite a note that was revised in Askara after it was imported.
+    #[arg(long)]
+    pub update: bool,
+    /// Show the row that would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765", value_name = "ADDR")]
+    pub listen: String,
+    /// Synthetic notes to start with.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub notes: usize,
+    /// Add a new synthetic note every SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub every: Option<f64>,
+    /// Approve device sign-ins at once, without the verification page.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Seed for the synthetic notes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}

@@ -1,0 +1,41 @@
+//! `login` (device code flow) and `logout`.
+
+use crate::args::ServerArgs;
+use crate::context::Context;
+use crate::error::CliError;
+
+pub async fn login(ctx: &mut Context, server: ServerArgs) -> Result<(), CliError> {
+    ctx.remember(&server)?;
+    let api = ctx.api(true)?;
+    let auth = api.auth();
+    let device = auth.start_device().await?;
+    println!(
+        "To sign in to Askara, open:\n\n    {}\n",
+        device.verification_uri
+    );
+    println!("and enter the code:\n\n    {}\n", device.user_code);
+    if let Some(complete) = &device.verification_uri_complete {
+        println!("(or open {complete})");
+    }
+    println!(
+        "Waiting for approval (the code expires in {} min)...",
+        device.expires_in.as_secs().div_ceil(60)
+    );
+    let tokens = auth.finish_device(&device).await?;
+    let mins = (tokens.expires_at - chrono::Utc::now()).num_minutes();
+    println!(
+        "Signed in to {} (access token valid {mins} min).",
+        api.config().host()
+    );
+    Ok(())
+}
+
+pub async fn logout(ctx: &Context) -> Result<(), CliError> {
+    let store = ctx.token_store(true)?;
+    tokio::task::spawn_blocking(move || store.clear())
+        .await
+        .map_err(|e| CliError::io(e.to_string()))?
+        .map_err(|message| CliError::Credentials { message })?;
+    println!("Signed out: the stored Askara sign-in was removed.");
+    Ok(())
+}

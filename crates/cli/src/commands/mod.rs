@@ -1,0 +1,26 @@
+//! One module per command; `run` dispatches.
+
+mod import;
+mod login;
+mod notes;
+mod sim;
+mod sync;
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+use crate::error::CliError;
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Sim(args) = cli.command {
+        // The simulator needs no data dir.
+        return sim::run(args).await;
+    }
+    let mut ctx = Context::new(cli.data_dir)?;
+    match cli.command {
+        Command::Sync(args) => sync::run(&mut ctx, args).await,
+        Command::Login(server) => login::login(&mut ctx, server).await,
+        Command::Logout => login::logout(&ctx).await,
+        Command::Notes(cmd) => notes::run(&ctx, cmd).await,
+        Command::Sim(_) => Ok(()),
+    }
+}

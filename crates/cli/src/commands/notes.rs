@@ -1,0 +1,145 @@
+//! `notes list | search | show | review | dismiss`. `--json` prints Askara's own field names
+//! plus `status`; the text form is for people.
+
+use crate::args::NotesCommand;
+use crate::context::{actor, Context};
+use crate::error::CliError;
+use inbox::{ListQuery, NoteRecord, SearchQuery, Status};
+
+pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
+    let inbox = ctx.inbox()?;
+    match cmd {
+        NotesCommand::List {
+            status,
+            patient,
+            limit,
+            json,
+        } => {
+            let status = status.map(|s| s.parse::<Status>()).transpose()?;
+            let notes = inbox
+                .list(ListQuery {
+                    status,
+                    patient_uuid: patient,
+                    limit,
+                    offset: 0,
+                })
+                .await?;
+            print_list(&notes, json)
+        }
+        NotesCommand::Search {
+            query,
+            patient,
+            limit,
+            json,
+        } => {
+            let mut q = SearchQuery {
+                patient_uuid: patient,
+                ..SearchQuery::default()
+            };
+            if let Some(l) = limit {
+                q.limit = l;
+            }
+            let results = inbox.search(&query, q).await?;
+            print_list(&results, json)
+        }
+        NotesCommand::Show { uuid, json } => {
+            let note = inbox
+                .get(&uuid)
+                .await?
+                .ok_or(inbox::InboxError::NotFound { uuid })?;
+            if json {
+                print_json(&note.to_askara_json())
+            } else {
+                print_note(&note);
+                Ok(())
+            }
+        }
+        NotesCommand::Review { uuid } => set_status(&inbox, &uuid, Status::Reviewed).await,
+        NotesCommand::Dismiss { uuid } => set_status(&inbox, &uuid, Status::Dismissed).await,
+        NotesCommand::Import(args) => super::import::run(&inbox, args).await,
+    }
+}
+
+async fn set_status(inbox: &inbox::Inbox, uuid: &str, to: Status) -> Result<(), CliError> {
+    let change = inbox.set_status(uuid, to, &actor()).await?;
+    if change.changed {
+        println!("{uuid}: {} -> {}", change.from.as_str(), change.to.as_str());
+    } else {
+        println!("{uuid}: already {}", change.to.as_str());
+    }
+    Ok(())
+}
+
+fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| CliError::io(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+fn print_list(notes: &[NoteRecord], json: bool) -> Result<(), CliError> {
+    if json {
+        return print_json(&serde_json::Value::Array(
+            notes.iter().map(NoteRecord::to_askara_json).collect(),
+        ));
+    }
+    for n in notes {
+        let name = n
+            .patient
+            .as_ref()
+            .map(|p| p.display_name())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "(no patient)".into());
+        println!(
+            "{}  {:<9}  {:<28}  {:<22}  {}",
+            local(n.created_at),
+            n.status.as_str(),
+            truncate(&name, 28),
+            truncate(n.note_type.as_deref().unwrap_or("-"), 22),
+            n.uuid
+        );
+    }
+    if notes.is_empty() {
+        eprintln!("no notes");
+    }
+    Ok(())
+}
+
+fn print_note(n: &NoteRecord) {
+    let p = n.patient.as_ref();
+    println!("uuid:     {}", n.uuid);
+    println!("status:   {}", n.status.as_str());
+    println!("type:     {}", n.note_type.as_deref().unwrap_or("-"));
+    println!(
+        "patient:  {}{}",
+        p.map(|p| p.display_name())
+            .unwrap_or_else(|| "(none)".into()),
+        p.and_then(|p| p.external_id.as_deref())
+            .map(|e| format!(" (practice id {e})"))
+            .unwrap_or_default()
+    );
+    println!("created:  {}", local(n.created_at));
+    if n.updated_at != n.created_at {
+        println!(
+            "updated:  {} (revised after generation)",
+            local(n.updated_at)
+        );
+    }
+    println!();
+    println!("{}", n.content);
+}
+
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

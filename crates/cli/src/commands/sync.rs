@@ -1,0 +1,82 @@
+//! `sync`: poll Askara into the inbox, once or until interrupted.
+
+use crate::args::SyncArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use askara::{SharedClock, SystemClock};
+use inbox::sync::{Poller, SyncConfig, SyncStatus};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
+    ctx.remember(&args.server)?;
+    if let Some(secs) = args.interval {
+        if secs == 0 {
+            return Err(CliError::usage(
+                "--interval must be at least 1 second (Askara recommends 30-60)",
+            ));
+        }
+        if ctx.settings.interval_secs != Some(secs) {
+            ctx.settings.interval_secs = Some(secs);
+            ctx.settings.save(&ctx.data_dir)?;
+        }
+    }
+    let api = ctx.api(false)?;
+    if !api.auth().has_credentials().await? {
+        return Err(CliError::Credentials {
+            message: "not signed in: run `askara-inbox login`, or set ASKARA_CLIENT_SECRET for client credentials".into(),
+        });
+    }
+    let inbox = ctx.inbox()?;
+    let mut cfg = SyncConfig::default();
+    if let Some(secs) = ctx.settings.interval_secs {
+        cfg.interval = Duration::from_secs(secs);
+    }
+    let clock: SharedClock = Arc::new(SystemClock);
+    let mut poller = Poller::new(api, inbox, cfg, clock);
+    if args.once {
+        let report = poller.try_once().await?;
+        println!(
+            "synced: {} new, {} revised, {} unchanged ({} pages, {} requests)",
+            report.new, report.revised, report.unchanged, report.pages, report.requests
+        );
+        return Ok(());
+    }
+    let (status_tx, mut status_rx) = tokio::sync::watch::channel(SyncStatus::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(poller.run(status_tx, stop_rx));
+    loop {
+        tokio::select! {
+            changed = status_rx.changed() => {
+                if changed.is_err() { break; }
+                let s = status_rx.borrow_and_update().clone();
+                print_status(&s);
+            }
+            _ = tokio::signal::ctrl_c() => {
+                let _ = stop_tx.send(true);
+                break;
+            }
+        }
+    }
+    task.await.map_err(|e| CliError::io(e.to_string()))?;
+    Ok(())
+}
+
+fn print_status(s: &SyncStatus) {
+    let next = s
+        .next_poll_at
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    match (&s.error_message, &s.last_report) {
+        (Some(msg), _) => eprintln!("sync failed: {msg} (next attempt {next})"),
+        (None, Some(r)) => eprintln!(
+            "synced: {} new, {} revised ({} requests); next poll {next}",
+            r.new, r.revised, r.requests
+        ),
+        _ => {}
+    }
+}

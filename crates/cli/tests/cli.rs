@@ -1,0 +1,439 @@
+//! The real `askara-inbox` binary against the simulator on loopback.
+
+#![allow(clippy::unwrap_used)]
+
+use askara_sim::{SimConfig, SimHandle};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_askara-inbox");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.arg("--data-dir").arg(data).args(args);
+    cmd.env_remove("ASKARA_CLIENT_SECRET")
+        .env_remove("ASKARA_INBOX_DATA_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().await.unwrap();
+    let r = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    assert!(
+        !r.stderr.contains("panicked") && !r.stderr.contains("RUST_BACKTRACE"),
+        "{}",
+        r.stderr
+    );
+    r
+}
+
+fn secret() -> [(&'static str, &'static str); 1] {
+    [("ASKARA_CLIENT_SECRET", "sim-secret")]
+}
+
+fn one_line_error(r: &Run) -> &str {
+    assert_ne!(r.code, 0, "expected failure, got: {}", r.stdout);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("WARNING"))
+        .collect();
+    assert_eq!(lines.len(), 1, "not one line: {:?}", r.stderr);
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    lines[0]
+}
+
+async fn synced(notes: usize) -> (SimHandle, tempfile::TempDir) {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(notes, 9);
+    let dir = tempfile::tempdir().unwrap();
+    let base = sim.base_url();
+    let r = run(
+        dir.path(),
+        &[
+            "sync",
+            "--once",
+            "--base-url",
+            &base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &secret(),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("{notes} new")), "{}", r.stdout);
+    (sim, dir)
+}
+
+fn uuids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["uuid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn sync_once_then_list_everything_newest_first_in_askaras_field_names() {
+    let (sim, dir) = synced(130).await;
+    let r = run(dir.path(), &["notes", "list", "--json"], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let got = uuids(&v);
+    assert_eq!(got.len(), 130, "list without --limit lists everything");
+    let want: BTreeSet<_> = sim.note_uuids().into_iter().collect();
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), want);
+    let created: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| askara::parse_instant(n["createdAt"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "not newest first");
+    let first = &v[0];
+    for key in [
+        "uuid",
+        "type",
+        "content",
+        "createdAt",
+        "updatedAt",
+        "patient",
+        "status",
+    ] {
+        assert!(first.get(key).is_some(), "missing {key}: {first}");
+    }
+    assert_eq!(first["status"], "new");
+    assert!(
+        v.as_array().unwrap().iter().any(|n| n["patient"].is_null()),
+        "null patients stay null"
+    );
+
+    let r = run(
+        dir.path(),
+        &["notes", "list", "--limit", "7", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        uuids(&serde_json::from_str(&r.stdout).unwrap()),
+        got[..7].to_vec()
+    );
+
+    // Settings were remembered: no --base-url the second time.
+    let r = run(dir.path(), &["sync", "--once"], &secret()).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("0 new"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn search_ignores_accents_and_case_and_hostile_syntax() {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(20, 2);
+    sim.add_note(json!({
+        "uuid": "11111111-2222-3333-4444-555555555555", "type": "referral_letter",
+        "content": "Synthetic: knee pain after skiing, refer to physiotherapy.",
+        "createdAt": "2026-02-24T10:30:00+00:00", "updatedAt": "2026-02-24T10:30:00+00:00",
+        "patient": {"uuid": "p-odegard", "firstName": "Bjørn", "lastName": "Ødegård"}
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let base = sim.base_url();
+    let r = run(
+        dir.path(),
+        &[
+            "sync",
+            "--once",
+            "--base-url",
+            &base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &secret(),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for q in ["odegard", "ØDEGÅRD", "bjorn", "physiotherapy", "KNEE"] {
+        let r = run(dir.path(), &["notes", "search", q, "--json"], &[]).await;
+        assert_eq!(r.code, 0, "{q}: {}", r.stderr);
+        let got = uuids(&serde_json::from_str(&r.stdout).unwrap());
+        assert!(
+            got.contains(&"11111111-2222-3333-4444-555555555555".to_string()),
+            "{q}: {got:?}"
+        );
+    }
+    let r = run(
+        dir.path(),
+        &[
+            "notes",
+            "search",
+            "odegard",
+            "--patient",
+            "p-nobody",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(uuids(&serde_json::from_str(&r.stdout).unwrap()).len(), 0);
+    let r = run(
+        dir.path(),
+        &["notes", "list", "--patient", "p-odegard", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(uuids(&serde_json::from_str(&r.stdout).unwrap()).len(), 1);
+    for hostile in ["\"unbalanced ( AND OR *", "NEAR(", "content:x", "-", "^*"] {
+        let r = run(dir.path(), &["notes", "search", hostile, "--json"], &[]).await;
+        assert_eq!(r.code, 0, "{hostile}: {}", r.stderr);
+    }
+}
+
+#[tokio::test]
+async fn show_review_dismiss_and_unknown_uuid() {
+    let (_sim, dir) = synced(3).await;
+    let r = run(dir.path(), &["notes", "list", "--json"], &[]).await;
+    let ids = uuids(&serde_json::from_str(&r.stdout).unwrap());
+    let r = run(dir.path(), &["notes", "show", &ids[0], "--json"], &[]).await;
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["uuid"], ids[0].as_str());
+    let r = run(dir.path(), &["notes", "review", &ids[0]], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(dir.path(), &["notes", "dismiss", &ids[1]], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        dir.path(),
+        &["notes", "list", "--status", "reviewed", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        uuids(&serde_json::from_str(&r.stdout).unwrap()),
+        vec![ids[0].clone()]
+    );
+    let r = run(
+        dir.path(),
+        &["notes", "list", "--status", "dismissed", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        uuids(&serde_json::from_str(&r.stdout).unwrap()),
+        vec![ids[1].clone()]
+    );
+
+    let r = run(dir.path(), &["notes", "show", "no-such-note"], &[]).await;
+    assert!(one_line_error(&r).contains("no-such-note"));
+    let r = run(dir.path(), &["notes", "list", "--status", "urgent"], &[]).await;
+    assert!(one_line_error(&r).contains("expected one of"));
+}
+
+#[tokio::test]
+async fn errors_are_one_line_that_say_what_to_do() {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    let base = sim.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        dir.path(),
+        &[
+            "sync",
+            "--once",
+            "--base-url",
+            &base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &[("ASKARA_CLIENT_SECRET", "wrong")],
+    )
+    .await;
+    assert!(
+        one_line_error(&r).contains("client credentials"),
+        "{}",
+        r.stderr
+    );
+
+    let scoped = SimHandle::start(SimConfig {
+        granted_scopes: vec!["profile".into()],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let base2 = scoped.base_url();
+    let r = run(
+        dir.path(),
+        &["sync", "--once", "--base-url", &base2],
+        &secret(),
+    )
+    .await;
+    assert!(one_line_error(&r).contains("read:notes"), "{}", r.stderr);
+
+    let r = run(
+        dir.path(),
+        &["sync", "--once", "--base-url", "http://127.0.0.1:9"],
+        &secret(),
+    )
+    .await;
+    assert!(one_line_error(&r).contains("unreachable"), "{}", r.stderr);
+
+    let empty = tempfile::tempdir().unwrap();
+    let r = run(
+        empty.path(),
+        &["sync", "--once", "--base-url", &base],
+        &[("ASKARA_INBOX_TOKEN_FILE", "1")],
+    )
+    .await;
+    assert!(one_line_error(&r).contains("login"), "{}", r.stderr);
+
+    let r = run(
+        dir.path(),
+        &["sync", "--once", "--base-url", "not a url"],
+        &secret(),
+    )
+    .await;
+    assert!(one_line_error(&r).contains("base URL"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn device_login_then_sync_with_stored_tokens_then_logout() {
+    let sim = SimHandle::start(SimConfig {
+        device_auto_approve: true,
+        device_poll_interval_secs: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.add_generated(12, 4);
+    let base = sim.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        dir.path(),
+        &[
+            "login",
+            "--base-url",
+            &base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("/device"), "{}", r.stdout);
+    let keyring = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    // With a Secret Service running (CI), no token may touch the disk.
+    assert_eq!(
+        dir.path().join("tokens.json").exists(),
+        !keyring,
+        "keyring={keyring}"
+    );
+    let r = run(dir.path(), &["sync", "--once"], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("12 new"), "{}", r.stdout);
+    let r = run(dir.path(), &["logout"], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(dir.path(), &["sync", "--once"], &[]).await;
+    assert!(one_line_error(&r).contains("login"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn a_sync_killed_at_random_points_loses_and_doubles_nothing() {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(1500, 21);
+    let base = sim.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut kills = 0;
+    for delay_ms in [40u64, 90, 150, 230, 320] {
+        // Slow pages widen the window in which the kill lands mid-sync.
+        sim.faults().slow_next(4, Duration::from_millis(25));
+        let mut child = tokio::process::Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args([
+                "sync",
+                "--once",
+                "--base-url",
+                &base,
+                "--client-id",
+                "askara-inbox-demo",
+            ])
+            .env("ASKARA_CLIENT_SECRET", "sim-secret")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.start_kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().await.unwrap();
+        sim.add_generated_at(5, 100 + delay_ms, chrono::Utc::now());
+    }
+    assert!(
+        kills > 0,
+        "no sync was killed mid-way; the test proves nothing"
+    );
+    let r = run(dir.path(), &["sync", "--once"], &secret()).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(dir.path(), &["notes", "list", "--json"], &[]).await;
+    let got = uuids(&serde_json::from_str(&r.stdout).unwrap());
+    let set: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(set.len(), got.len(), "doubled");
+    assert_eq!(set, sim.note_uuids().into_iter().collect::<BTreeSet<_>>());
+}
+
+#[tokio::test]
+async fn sim_command_serves_the_api() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["sim", "--listen", &addr, "--notes", "7"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.contains(&addr), "{first}");
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("http://{addr}");
+    let r = run(
+        dir.path(),
+        &[
+            "sync",
+            "--once",
+            "--base-url",
+            &base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &secret(),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("7 new"), "{}", r.stdout);
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,120 @@
+//! Accent- and case-insensitive matching: the same `fold` is applied to indexed text and to
+//! queries, and user queries are escaped into FTS5 syntax that can never fail to parse.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Folds text for matching: NFKD, combining marks dropped, lowercased, and the Latin letters
+/// that have no decomposition mapped by hand (ø→o, æ→ae, œ→oe, ß→ss, ł→l, đ/ð→d, þ→th, ı→i).
+/// `fold("ØDEGÅRD") == fold("Ødegård") == "odegard"`.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        for l in c.to_lowercase() {
+            match l {
+                'ø' => out.push('o'),
+                'æ' => out.push_str("ae"),
+                'œ' => out.push_str("oe"),
+                'ß' => out.push_str("ss"),
+                'ł' => out.push('l'),
+                'đ' | 'ð' => out.push('d'),
+                'þ' => out.push_str("th"),
+                'ı' => out.push('i'),
+                l if is_combining_mark(l) => {}
+                l => out.push(l),
+            }
+        }
+    }
+    out
+}
+
+/// The user's search text as folded terms: split on whitespace, folded, quotes and control
+/// characters removed, terms without any letter or digit dropped.
+pub fn search_terms(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|t| {
+            fold(t)
+                .chars()
+                .filter(|c| *c != '"' && !c.is_control())
+                .collect::<String>()
+        })
+        .filter(|t| t.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+/// The FTS5 query for the user's text, or `None` when nothing in it is searchable.
+///
+/// Every term is quoted (so `AND`, `NEAR(`, `col:`, `^`, `*`, `-` are plain text), terms are
+/// ANDed, and the last term is a prefix (search as you type). Only the `body` and `names`
+/// columns are searched.
+pub fn fts_query(text: &str) -> Option<String> {
+    build_fts_query(&search_terms(text), None)
+}
+
+/// `fts_query` over already folded terms; `last_expansion`, when given and not empty, replaces
+/// the last term's prefix match by an OR of the exact terms it expands to.
+pub(crate) fn build_fts_query(
+    terms: &[String],
+    last_expansion: Option<&[String]>,
+) -> Option<String> {
+    let last = terms.len().checked_sub(1)?;
+    let phrases: Vec<String> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match last_expansion {
+            _ if i != last => format!("\"{t}\""),
+            Some(exp) if !exp.is_empty() => {
+                let alts: Vec<String> = exp.iter().map(|e| format!("\"{e}\"")).collect();
+                format!("({})", alts.join(" OR "))
+            }
+            _ => format!("\"{t}\"*"),
+        })
+        .collect();
+    Some(format!("{{body names}} : ({})", phrases.join(" AND ")))
+}
+
+/// The tokens of already folded text, as the index's tokenizer splits it (letters and digits).
+pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+}
+
+/// The token that stands for a patient in the FTS `pt` column, or `None` if the uuid has no
+/// letters or digits (then filtering by patient uses the notes table alone).
+pub(crate) fn patient_token(uuid: &str) -> Option<String> {
+    let t: String = fold(uuid).chars().filter(|c| c.is_alphanumeric()).collect();
+    (!t.is_empty()).then(|| format!("p{t}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_accents_case_and_undecomposable_letters() {
+        assert_eq!(fold("Ødegård"), "odegard");
+        assert_eq!(fold("ØDEGÅRD"), "odegard");
+        assert_eq!(fold("Odegard"), "odegard");
+        assert_eq!(fold("Núñez Zoë"), "nunez zoe");
+        assert_eq!(
+            fold("Æsir Œuvre Straße Łódź Đorđe Þór ı"),
+            "aesir oeuvre strasse lodz dorde thor i"
+        );
+        assert_eq!(fold("STRAẞE"), "strasse");
+        assert_eq!(fold("ﬁle İstanbul"), "file istanbul");
+    }
+
+    #[test]
+    fn hostile_queries_are_quoted() {
+        assert_eq!(fts_query(""), None);
+        assert_eq!(fts_query("  \" ( * - ^ "), None);
+        assert_eq!(
+            fts_query("Ødegård NEAR( col:x"),
+            Some("{body names} : (\"odegard\" AND \"near(\" AND \"col:x\"*)".to_string())
+        );
+    }
+}
