@@ -141,6 +141,16 @@ impl Poller {
 
     /// One poll: the catch-up by `createdAt`, then the revision pass when it is due.
     pub async fn try_once(&mut self) -> Result<PollReport, SyncError> {
+        self.poll(false).await
+    }
+
+    /// A one-shot sync (`sync --once`): the catch-up and always the revision pass, because a
+    /// script running it every few minutes expects revisions too.
+    pub async fn try_full(&mut self) -> Result<PollReport, SyncError> {
+        self.poll(true).await
+    }
+
+    async fn poll(&mut self, force_revisions: bool) -> Result<PollReport, SyncError> {
         let before = self.api.requests_sent();
         let started = self.clock.now();
         let mut report = PollReport::default();
@@ -156,7 +166,7 @@ impl Poller {
                     (LAST_REVISION_PASS.to_string(), fmt_instant_precise(started)),
                 ])
                 .await?;
-        } else if self.revision_pass_due().await? {
+        } else if force_revisions || self.revision_pass_due().await? {
             report.revision_pass = true;
             self.revision_pass(&mut report).await?;
         }

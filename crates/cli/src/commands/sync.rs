@@ -35,7 +35,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let mut poller = Poller::new(api, inbox, cfg, clock);
     if args.once {
-        let report = poller.try_once().await?;
+        let report = poller.try_full().await?;
         println!(
             "synced: {} new, {} revised, {} unchanged ({} pages, {} requests)",
             report.new, report.revised, report.unchanged, report.pages, report.requests
