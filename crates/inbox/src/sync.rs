@@ -210,11 +210,18 @@ impl Poller {
             Some(k) => self.read_instant(k).await?,
             None => None,
         };
-        for page in 1usize.. {
+        let fetch = |page: usize| {
             let mut query = base_query.to_vec();
             query.push(("itemsPerPage".into(), size.to_string()));
             query.push(("page".into(), page.to_string()));
-            let p = self.api.list_notes(&query).await?;
+            let api = self.api.clone();
+            tokio::spawn(async move { api.list_notes(&query).await })
+        };
+        let mut pending = fetch(1);
+        for page in 1usize.. {
+            let p = (&mut pending)
+                .await
+                .map_err(|e| ApiError::bad_response(format!("page fetch task: {e}")))??;
             report.pages += 1;
             seen_in_run += p.item_count as u64;
             for n in &p.notes {
@@ -237,9 +244,21 @@ impl Poller {
                 (true, Some(h), Some(k)) => vec![(k.to_string(), fmt_instant_precise(h))],
                 _ => Vec::new(),
             };
-            let ingested = self.inbox.ingest(p.notes, Source::Poll, state).await?;
+            let stop = !more || (stop_if_filter_ignored && report.filter_ignored);
+            // The next page downloads while this one is written.
+            if !stop {
+                pending = fetch(page + 1);
+            }
+            let ingested = self.inbox.ingest(p.notes, Source::Poll, state).await;
+            let ingested = match ingested {
+                Ok(r) => r,
+                Err(e) => {
+                    pending.abort();
+                    return Err(e.into());
+                }
+            };
             report.add(&ingested);
-            if !more || (stop_if_filter_ignored && report.filter_ignored) {
+            if stop {
                 break;
             }
         }
