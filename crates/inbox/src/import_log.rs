@@ -6,7 +6,6 @@ use crate::store::{audit, note_status, ts};
 use crate::{Inbox, InboxError, Status};
 use chrono::Utc;
 use rusqlite::{params, TransactionBehavior};
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct ImportAttempt {
@@ -36,22 +35,21 @@ impl Inbox {
                         uuid: a.uuid.clone(),
                     });
                 };
-                audit(&tx, &a.uuid, &now, &actor, "import", None, None, &a.detail)?;
-                if a.committed && from != Status::Imported {
+                // One audit row per attempt; when it moved the note, the row says so.
+                let moves = a.committed && from != Status::Imported;
+                let (from_s, to_s) = if moves {
+                    (Some(from), Some(Status::Imported))
+                } else {
+                    (None, None)
+                };
+                audit(
+                    &tx, &a.uuid, &now, &actor, "import", from_s, to_s, &a.detail,
+                )?;
+                if moves {
                     tx.prepare_cached(
                         "UPDATE notes SET status = ?2, status_changed_at = ?3 WHERE uuid = ?1",
                     )?
                     .execute(params![a.uuid, Status::Imported, now])?;
-                    audit(
-                        &tx,
-                        &a.uuid,
-                        &now,
-                        &actor,
-                        "status_changed",
-                        Some(from),
-                        Some(Status::Imported),
-                        &json!({"by": "import"}),
-                    )?;
                     moved += 1;
                 }
             }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
     let spec = TargetSpec::parse(&args.to)?;
     let mapping = args.mapping.as_deref().map(Mapping::load).transpose()?;
+    let started = std::time::Instant::now();
     let notes = match &args.uuid {
         Some(uuid) => {
             let note = inbox
@@ -33,6 +34,12 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
                 .await?
         }
     };
+    tracing::info!(
+        notes = notes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "notes loaded from the inbox"
+    );
+    let loaded = std::time::Instant::now();
     let target = import::connect(&spec, mapping, ConnectOptions::default()).await?;
     let who = actor();
     let ctx = ImportContext {
@@ -48,6 +55,11 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
         many => target.import_batch(many, &ctx).await?,
     };
 
+    tracing::info!(
+        notes = notes.len(),
+        elapsed_ms = loaded.elapsed().as_millis() as u64,
+        "target connected and notes written"
+    );
     let mut printed = Vec::with_capacity(results.len());
     let mut events = Vec::with_capacity(results.len());
     let mut first_error: Option<CliError> = None;
@@ -90,7 +102,12 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
         }
     }
     if !events.is_empty() {
+        let t = std::time::Instant::now();
         inbox.record_imports(events, &who).await?;
+        tracing::info!(
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "import attempts recorded in the inbox"
+        );
     }
 
     if args.json {
