@@ -334,3 +334,34 @@ async fn concurrent_requests_with_an_expired_token_refresh_once() {
     assert_eq!(err.code(), askara::ErrorCode::AuthExpired);
     assert!(askara::TokenStore::load(&*store).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_loop_waits_30_to_60_s_and_backs_off_while_askara_fails() {
+    let mut rig = rig_with(sim_config(CollectionFormat::Hydra), 100).await;
+    for _ in 0..50 {
+        let d = rig.poller.next_delay(&Ok(Default::default()));
+        assert!(
+            d >= Duration::from_secs(30) && d <= Duration::from_secs(60),
+            "{d:?}"
+        );
+    }
+    let fail = || Err(SyncError::Api(ApiError::ServerError { status: 503 }));
+    let waits: Vec<Duration> = (0..12).map(|_| rig.poller.next_delay(&fail())).collect();
+    assert!(waits[3] > waits[0] * 4, "backoff grows: {waits:?}");
+    assert!(
+        waits
+            .iter()
+            .all(|w| *w <= Duration::from_secs(900 * 12 / 10)),
+        "capped: {waits:?}"
+    );
+    // Success resets the backoff.
+    let d = rig.poller.next_delay(&Ok(Default::default()));
+    assert!(d <= Duration::from_secs(60));
+    let after = rig.poller.next_delay(&fail());
+    assert!(after <= Duration::from_secs(60), "{after:?}");
+    // A person must act: retry slowly, not hammer.
+    let d = rig
+        .poller
+        .next_delay(&Err(SyncError::Api(ApiError::AuthExpired)));
+    assert_eq!(d, Duration::from_secs(300));
+}
