@@ -58,6 +58,14 @@ pub struct SimConfig {
     pub rate_limit: Option<RateLimit>,
     /// Used when `itemsPerPage` is absent; requests above 100 are capped at 100.
     pub default_items_per_page: usize,
+    /// Multiplies Askara's webhook retry delays (5, 10, 20 s) and its 5 s delivery timeout;
+    /// tests use ~0.01.
+    pub webhook_retry_scale: f64,
+    /// The scope `POST/GET/DELETE /webhooks` require (Askara does not document one);
+    /// `None`: any valid token may manage webhooks.
+    pub webhooks_scope: Option<String>,
+    /// `true`: deliveries carry only the note's `uuid`, so receivers must fetch the rest.
+    pub webhook_slim_payload: bool,
 }
 
 impl Default for SimConfig {
@@ -76,6 +84,9 @@ impl Default for SimConfig {
             device_code_ttl: Duration::from_secs(600),
             rate_limit: Some(RateLimit::default()),
             default_items_per_page: 20,
+            webhook_retry_scale: 1.0,
+            webhooks_scope: None,
+            webhook_slim_payload: false,
         }
     }
 }

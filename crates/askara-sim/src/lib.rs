@@ -28,6 +28,7 @@ mod state;
 mod store;
 mod time;
 mod tokens;
+mod webhooks;
 
 pub use authorize::pkce_challenge;
 pub use config::{CollectionFormat, RateLimit, SimConfig};
@@ -35,3 +36,4 @@ pub use faults::{Faults, RetryAfter};
 pub use generator::generate_note;
 pub use requests::RequestRecord;
 pub use server::SimHandle;
+pub use webhooks::{FailedDelivery, WebhookStats};

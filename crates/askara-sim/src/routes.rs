@@ -10,13 +10,14 @@ use crate::guard::resource_guard;
 use crate::problem::problem;
 use crate::requests::record;
 use crate::state::AppState;
-use crate::{authorize, device, me, notes, oauth, patients};
+use crate::{authorize, device, me, notes, oauth, patients, webhooks};
 
 pub(crate) fn router(state: AppState) -> Router {
     let resources = Router::new()
         .merge(notes::routes())
         .merge(me::routes())
         .merge(patients::routes())
+        .merge(webhooks::routes())
         .route_layer(from_fn_with_state(state.clone(), resource_guard));
     Router::new()
         .merge(oauth::routes())

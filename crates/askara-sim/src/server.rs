@@ -111,6 +111,7 @@ impl SimHandle {
         }
         let state: AppState = Arc::new(Shared::new(cfg, format!("http://{local}")));
         let (shutdown, rx) = watch::channel(false);
+        crate::webhooks::spawn_dispatcher(state.clone(), rx.clone());
         let server = tokio::spawn(accept_loop(listener, router(state.clone()), rx));
         Ok(SimHandle {
             inner: Arc::new(Inner {
@@ -121,7 +122,7 @@ impl SimHandle {
         })
     }
 
-    fn st(&self) -> &AppState {
+    pub(crate) fn st(&self) -> &AppState {
         &self.inner.state
     }
 

@@ -17,6 +17,7 @@ use crate::rate_limit::RateLimiter;
 use crate::requests::RequestLog;
 use crate::store::NoteStore;
 use crate::tokens::TokenStore;
+use crate::webhooks::WebhookState;
 
 pub(crate) struct Shared {
     pub config: SimConfig,
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub generated: Mutex<HashMap<u64, u64>>,
     /// Every note added, for push features (webhook deliveries) to subscribe to.
     pub note_events: broadcast::Sender<Value>,
+    /// Webhook registrations, deliveries and the failure queue.
+    pub webhooks: WebhookState,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -56,6 +59,7 @@ impl Shared {
             token_requests: AtomicUsize::new(0),
             generated: Mutex::new(HashMap::new()),
             note_events,
+            webhooks: WebhookState::default(),
         }
     }
 

@@ -12,6 +12,7 @@ mod oauth_http;
 pub mod retry;
 pub mod secret;
 pub mod token;
+pub mod webhooks;
 
 pub use auth::{Authenticator, DeviceAuthorization, PkceSession};
 pub use client::{ApiClient, NotesPage};

@@ -27,6 +27,11 @@ pub enum Command {
     Notes(NotesCommand),
     /// Run the Askara simulator with synthetic notes (for demos and tests).
     Sim(SimArgs),
+    /// Receive notes by webhook (and optionally poll as a safety net) until interrupted.
+    Serve(ServeArgs),
+    /// Register, list and delete Askara webhooks for this organization.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -132,4 +137,70 @@ pub struct SimArgs {
     /// Seed for the synthetic notes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8088 behind a TLS reverse proxy (port 0: any free).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Accept deliveries only at POST /askara/webhook/S (S is part of the URL you register).
+    #[arg(
+        long,
+        value_name = "S",
+        env = "ASKARA_INBOX_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+    /// Also poll Askara (credentials as for `sync`), more slowly while deliveries flow.
+    #[arg(long)]
+    pub poll: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// With --poll: seconds between polls while no deliveries arrive (default: as for sync).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// With --poll: seconds between polls while deliveries flow.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub reconcile_interval: u64,
+    /// Store deliveries but do not process them (for tests of crash recovery).
+    #[arg(long, hide = true)]
+    pub hold_queue: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Register URL with Askara for new notes.
+    Register {
+        /// The public HTTPS URL of `askara-inbox serve` (behind its reverse proxy).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Events to receive (repeat or separate with commas).
+        #[arg(
+            long = "events",
+            value_name = "EVENT",
+            value_delimiter = ',',
+            default_value = "new_note"
+        )]
+        events: Vec<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the organization's webhooks.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a webhook by id.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -10,7 +10,10 @@ use crate::error::InboxError;
 
 /// Schema migrations, in order. Version N = the first N applied (`PRAGMA user_version`).
 /// Never edit a released one: append.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_webhook_queue.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

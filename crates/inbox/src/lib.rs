@@ -13,6 +13,7 @@ mod import_log;
 mod model;
 mod store;
 pub mod sync;
+pub mod webhook_queue;
 
 pub use db::SCHEMA_VERSION;
 pub use error::{ErrorCode, InboxError};

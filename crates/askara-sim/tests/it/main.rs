@@ -8,6 +8,7 @@ mod faults;
 mod generator;
 mod notes;
 mod oauth;
+mod webhooks;
 
 use askara_sim::{SimConfig, SimHandle};
 use serde_json::Value;

@@ -3,8 +3,10 @@
 mod import;
 mod login;
 mod notes;
+mod serve;
 mod sim;
 mod sync;
+mod webhooks;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -22,5 +24,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logout => login::logout(&ctx).await,
         Command::Notes(cmd) => notes::run(&ctx, cmd).await,
         Command::Sim(_) => Ok(()),
+        Command::Serve(args) => serve::run(&mut ctx, args).await,
+        Command::Webhooks(cmd) => webhooks::run(&mut ctx, cmd).await,
     }
 }

@@ -1,0 +1,142 @@
+//! `serve`: the webhook receiver (crates/receiver), and with `--poll` the poller beside it.
+//! A thin adapter: flags and credentials in, `receiver::serve` out.
+
+use crate::args::ServeArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use askara::{ApiClient, Sensitive, SharedClock, SystemClock};
+use inbox::sync::SyncConfig;
+use receiver::{PollConfig, Receiver, ReceiverConfig, ReceiverError};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn cli_error(e: ReceiverError) -> CliError {
+    match e {
+        ReceiverError::Inbox(e) => CliError::Inbox(e),
+        ReceiverError::Api(e) => CliError::Api(e),
+        ReceiverError::Config(m) => CliError::config(m),
+        other => CliError::io(other.to_string()),
+    }
+}
+
+/// An API client when credentials exist: the client secret, else a stored sign-in (looked up
+/// quietly: without `--poll` the receiver works without one).
+async fn api_if_signed_in(
+    ctx: &Context,
+    required: bool,
+) -> Result<Option<Arc<ApiClient>>, CliError> {
+    if required || Context::client_secret().is_some() {
+        let api = ctx.api(false)?;
+        if api.auth().has_credentials().await? {
+            return Ok(Some(api));
+        }
+        return Err(CliError::Credentials {
+            message: "--poll needs Askara credentials: run `askara-inbox login`, or set ASKARA_CLIENT_SECRET for client credentials".into(),
+        });
+    }
+    let cfg = ctx.settings.client_config(None)?;
+    let base = cfg.base_url.as_str().to_string();
+    let Some(store) = crate::tokens::open_store_quiet(&ctx.data_dir, &base, &cfg.client_id) else {
+        return Ok(None);
+    };
+    let clock: SharedClock = Arc::new(SystemClock);
+    Ok(Some(Arc::new(ApiClient::new(
+        cfg,
+        Arc::from(store),
+        clock,
+    )?)))
+}
+
+pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
+    ctx.remember(&args.server)?;
+    let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {
+        CliError::usage(format!(
+            "--listen `{}` is not an address like 127.0.0.1:8088",
+            args.listen
+        ))
+    })?;
+    let secret = match args.webhook_secret.as_deref().map(str::trim) {
+        Some("") => return Err(CliError::usage("--webhook-secret must not be empty")),
+        Some(s) if s.contains('/') || s.contains('?') || s.contains('#') || s.contains('%') => {
+            return Err(CliError::usage(
+                "--webhook-secret must be one URL path segment: letters, digits, '-', '_', '.', '~'",
+            ))
+        }
+        Some(s) => Some(Sensitive::new(s.to_string())),
+        None => None,
+    };
+    if let Some(0) = args.interval {
+        return Err(CliError::usage(
+            "--interval must be at least 1 second (Askara recommends 30-60)",
+        ));
+    }
+    let api = api_if_signed_in(ctx, args.poll).await?;
+    let poll = args.poll.then(|| {
+        let mut sync = SyncConfig::default();
+        if let Some(secs) = args.interval.or(ctx.settings.interval_secs) {
+            sync.interval = Duration::from_secs(secs);
+        }
+        PollConfig {
+            sync,
+            reconcile_interval: Duration::from_secs(args.reconcile_interval.max(1)),
+            ..PollConfig::default()
+        }
+    });
+    let inbox = ctx.inbox()?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::io(format!(
+            "cannot listen on {addr}: {e}; pick another --listen"
+        ))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::io(format!("cannot read the listening address: {e}")))?;
+    let path = if secret.is_some() {
+        format!("{}/<secret>", receiver::WEBHOOK_PATH)
+    } else {
+        receiver::WEBHOOK_PATH.to_string()
+    };
+    let has_api = api.is_some();
+    let cfg = ReceiverConfig {
+        secret,
+        api,
+        poll,
+        // --hold-queue: store only; a later `serve` drains the queue.
+        run_worker: !args.hold_queue,
+        ..ReceiverConfig::default()
+    };
+    let r = Receiver::start(inbox, cfg);
+    println!("listening on http://{local}");
+    println!("  deliveries: POST {path}");
+    println!("  health:     GET {}", receiver::HEALTH_PATH);
+    if args.poll {
+        println!("  polling:    on (slower while deliveries flow)");
+    } else if !has_api {
+        eprintln!("note: no Askara credentials: payloads are stored as delivered; incomplete ones are skipped and recorded");
+    }
+    r.serve(listener, shutdown_signal())
+        .await
+        .map_err(cli_error)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,92 @@
+//! What a receiver is told at start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askara::{ApiClient, Sensitive};
+use inbox::sync::SyncConfig;
+
+/// The most a delivery body may weigh (413 above it). A delivery of ten notes of tens of KB
+/// each stays far below.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+pub struct ReceiverConfig {
+    /// When set, only `POST /askara/webhook/{secret}` is served (compared in constant time);
+    /// when not, only `POST /askara/webhook`.
+    pub secret: Option<Sensitive<String>>,
+    /// Bodies above this many bytes are refused with 413.
+    pub body_limit: usize,
+    /// Most deliveries written in one transaction (group commit under load).
+    pub group_commit_max: usize,
+    /// Most deliveries the worker takes per `try_once`.
+    pub worker_batch: usize,
+    /// After a transient failure (Askara unreachable while fetching a note), try the delivery
+    /// again after this long.
+    pub retry_delay: Duration,
+    /// A delivery still failing after this many attempts is marked failed; the reconciliation
+    /// poll then brings its notes.
+    pub max_attempts: u32,
+    /// For `GET /notes/{uuid}` when a payload lacks fields, and for polling. `None`: payloads
+    /// are ingested as they come and incomplete ones skipped (and recorded).
+    pub api: Option<Arc<ApiClient>>,
+    /// Poll as well (needs `api`).
+    pub poll: Option<PollConfig>,
+    /// `false`: `serve` stores deliveries without processing them (another process, or a
+    /// later start, drains the queue).
+    pub run_worker: bool,
+}
+
+impl std::fmt::Debug for ReceiverConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverConfig")
+            .field("secret", &self.secret)
+            .field("body_limit", &self.body_limit)
+            .field("group_commit_max", &self.group_commit_max)
+            .field("worker_batch", &self.worker_batch)
+            .field("retry_delay", &self.retry_delay)
+            .field("max_attempts", &self.max_attempts)
+            .field("api", &self.api.is_some())
+            .field("poll", &self.poll)
+            .field("run_worker", &self.run_worker)
+            .finish()
+    }
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        ReceiverConfig {
+            secret: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            group_commit_max: 512,
+            worker_batch: 32,
+            retry_delay: Duration::from_secs(30),
+            max_attempts: 10,
+            api: None,
+            poll: None,
+            run_worker: true,
+        }
+    }
+}
+
+/// Polling beside the receiver: at the usual interval while no deliveries arrive, at the slower
+/// reconciliation interval while they flow (it then only catches what webhooks missed, such as
+/// deliveries that ended in Askara's failure queue).
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    /// The poller's settings; `sync.interval` is the interval while no deliveries arrive.
+    pub sync: SyncConfig,
+    /// The interval while deliveries flow.
+    pub reconcile_interval: Duration,
+    /// Deliveries "flow" when the last one arrived at most this long ago.
+    pub flowing_window: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            sync: SyncConfig::default(),
+            reconcile_interval: Duration::from_secs(600),
+            flowing_window: Duration::from_secs(1800),
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! The worker that drains the durable queue: `loop { match try_once().await { ... } }`.
+//!
+//! Each step takes the oldest pending deliveries, reads their events, fetches a note with
+//! `GET /notes/{uuid}` when the payload lacks fields (and credentials exist), ingests every
+//! note in one call to the idempotent `Inbox::ingest` with `Source::Webhook`, and marks the
+//! deliveries processed with a summary (counts, event ids, skip reasons; no content).
+//! A crash between ingest and marking only means the next step ingests the same notes again,
+//! which changes nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use askara::{ApiError, ErrorCode as ApiCode, Note};
+use chrono::Utc;
+use inbox::webhook_queue::{DeliveryState, PendingDelivery};
+use inbox::{ErrorCode as InboxCode, Source};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::error::ReceiverError;
+use crate::Receiver;
+
+/// What one [`Worker::try_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerOutcome {
+    /// Nothing was due.
+    Idle,
+    /// Deliveries were taken from the queue.
+    Processed(StepReport),
+}
+
+/// Counts for one step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Deliveries marked processed.
+    pub deliveries: usize,
+    pub events: usize,
+    pub inserted: usize,
+    pub revised: usize,
+    /// Notes already in the inbox as delivered (retries, duplicates, polled first).
+    pub unchanged: usize,
+    /// Notes fetched with `GET /notes/{uuid}`.
+    pub fetched: usize,
+    /// Events accepted but not ingested (recorded with their reason).
+    pub skipped: usize,
+    /// Deliveries left pending for a later attempt (Askara unreachable while fetching).
+    pub deferred: usize,
+    /// Deliveries given up on (marked failed; the reconciliation poll covers them).
+    pub failed: usize,
+}
+
+pub struct Worker {
+    r: Receiver,
+    last_checkpoint: Option<tokio::time::Instant>,
+}
+
+/// One delivery's events, read.
+struct Read {
+    notes: Vec<Note>,
+    event_ids: Vec<String>,
+    fetched: Vec<String>,
+    skipped: Vec<Value>,
+}
+
+enum ReadOutcome {
+    Ready(Read),
+    /// A transient failure: try the whole delivery again later.
+    Defer(String),
+}
+
+impl Worker {
+    pub(crate) fn new(r: Receiver) -> Self {
+        Worker {
+            r,
+            last_checkpoint: None,
+        }
+    }
+
+    /// One step: take what is due, ingest it, mark it.
+    pub async fn try_once(&mut self) -> Result<WorkerOutcome, ReceiverError> {
+        let shared = &self.r.shared;
+        // Acknowledgements first: while deliveries wait for their queue write, wait (up to
+        // ACK_PRIORITY), then take a small batch so the write lock is held briefly.
+        let busy = shared
+            .acks_waiting
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0;
+        if busy {
+            shared.acks_first(ACK_PRIORITY).await;
+        }
+        let size = if busy {
+            BUSY_BATCH.min(shared.cfg.worker_batch)
+        } else {
+            shared.cfg.worker_batch
+        };
+        let batch = shared
+            .inbox
+            .pending_deliveries(size.max(1), Utc::now())
+            .await?;
+        if batch.is_empty() {
+            return Ok(WorkerOutcome::Idle);
+        }
+        let mut report = StepReport::default();
+        let mut ready: Vec<(i64, Read)> = Vec::new();
+        let mut done: Vec<(i64, DeliveryState, Value)> = Vec::new();
+        for d in batch {
+            match self.read(&d).await {
+                ReadOutcome::Ready(read) => ready.push((d.id, read)),
+                ReadOutcome::Defer(reason) => {
+                    if d.attempts + 1 >= shared.cfg.max_attempts {
+                        tracing::warn!(delivery = d.id, reason = %reason, "webhook delivery given up; the reconciliation poll will bring its notes");
+                        report.failed += 1;
+                        done.push((d.id, DeliveryState::Failed, json!({ "error": reason })));
+                    } else {
+                        tracing::info!(delivery = d.id, reason = %reason, "webhook delivery deferred");
+                        report.deferred += 1;
+                        let at = Utc::now()
+                            + chrono::Duration::from_std(shared.cfg.retry_delay)
+                                .unwrap_or_default();
+                        let _gate = shared.write_gate.lock().await;
+                        shared.inbox.defer_delivery(d.id, at, reason).await?;
+                    }
+                }
+            }
+        }
+        // Everything in one ingest (one transaction); a note the inbox refuses is isolated
+        // by ingesting delivery by delivery.
+        let all: Vec<Note> = ready
+            .iter()
+            .flat_map(|(_, r)| r.notes.iter().cloned())
+            .collect();
+        let gate = shared.write_gate.lock().await;
+        let reports = match shared.inbox.ingest(all, Source::Webhook, Vec::new()).await {
+            Ok(rep) => vec![(None, Ok(rep))],
+            Err(e) if e.code() == InboxCode::InvalidInput => {
+                let mut out = Vec::new();
+                for (id, read) in &ready {
+                    let res = shared
+                        .inbox
+                        .ingest(read.notes.clone(), Source::Webhook, Vec::new())
+                        .await;
+                    if let Err(e) = &res {
+                        if e.code() != InboxCode::InvalidInput {
+                            return Err(res
+                                .err()
+                                .map(Into::into)
+                                .unwrap_or_else(|| ReceiverError::Task("ingest failed".into())));
+                        }
+                    }
+                    out.push((Some(*id), res));
+                }
+                out
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut inserted: HashSet<String> = HashSet::new();
+        let mut revised: HashSet<String> = HashSet::new();
+        let mut refused: Vec<(i64, String)> = Vec::new();
+        for (id, res) in reports {
+            match res {
+                Ok(rep) => {
+                    report.inserted += rep.inserted.len();
+                    report.revised += rep.revised.len();
+                    report.unchanged += rep.unchanged + rep.stale;
+                    inserted.extend(rep.inserted);
+                    revised.extend(rep.revised);
+                }
+                Err(e) => {
+                    if let Some(id) = id {
+                        refused.push((id, e.to_string()));
+                    }
+                }
+            }
+        }
+        for (id, read) in ready {
+            report.events += read.event_ids.len();
+            report.fetched += read.fetched.len();
+            report.skipped += read.skipped.len();
+            if let Some((_, err)) = refused.iter().find(|(r, _)| *r == id) {
+                report.failed += 1;
+                done.push((
+                    id,
+                    DeliveryState::Failed,
+                    json!({ "error": err, "events": read.event_ids }),
+                ));
+                continue;
+            }
+            let mine = |set: &HashSet<String>| -> Vec<String> {
+                read.notes
+                    .iter()
+                    .filter(|n| set.contains(&n.uuid))
+                    .map(|n| n.uuid.clone())
+                    .collect()
+            };
+            report.deliveries += 1;
+            done.push((
+                id,
+                DeliveryState::Processed,
+                json!({
+                    "events": read.event_ids,
+                    "notes": read.notes.len(),
+                    "inserted": mine(&inserted),
+                    "revised": mine(&revised),
+                    "fetched": read.fetched,
+                    "skipped": read.skipped,
+                }),
+            ));
+        }
+        drop(gate);
+        {
+            let _gate = shared.write_gate.lock().await;
+            shared.inbox.mark_processed(done).await?;
+        }
+        // Outside the write gate: a checkpoint never delays an acknowledgement.
+        if self
+            .last_checkpoint
+            .is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY)
+        {
+            self.last_checkpoint = Some(tokio::time::Instant::now());
+            if let Err(e) = shared.inbox.checkpoint().await {
+                tracing::debug!(code = %e.code(), "WAL checkpoint failed; SQLite will do it later");
+            }
+        }
+        let now = Utc::now();
+        shared.status.update(|s| {
+            s.notes_inserted += report.inserted as u64;
+            s.notes_revised += report.revised as u64;
+            s.notes_unchanged += report.unchanged as u64;
+            s.notes_fetched += report.fetched as u64;
+            s.events_skipped += report.skipped as u64;
+            s.last_processed_at = Some(now);
+            s.worker_error = None;
+        });
+        if report.skipped > 0 {
+            tracing::info!(
+                skipped = report.skipped,
+                "webhook events skipped (recorded in the queue)"
+            );
+        }
+        Ok(WorkerOutcome::Processed(report))
+    }
+
+    async fn read(&self, d: &PendingDelivery) -> ReadOutcome {
+        let mut read = Read {
+            notes: Vec::new(),
+            event_ids: Vec::new(),
+            fetched: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let body: Value = match serde_json::from_str(&d.body) {
+            Ok(v) => v,
+            Err(_) => {
+                read.skipped.push(json!({ "reason": "unreadable body" }));
+                return ReadOutcome::Ready(read);
+            }
+        };
+        let events = body
+            .get("events")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (i, ev) in events.iter().enumerate() {
+            let event_id = ev
+                .get("id")
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_u64().map(|n| n.to_string()))
+                })
+                .unwrap_or_else(|| format!("#{i}"));
+            read.event_ids.push(event_id.clone());
+            let skip = |read: &mut Read, reason: String| {
+                read.skipped
+                    .push(json!({ "event": event_id, "reason": reason }));
+            };
+            if !ev.is_object() {
+                skip(&mut read, "event is not an object".into());
+                continue;
+            }
+            let resource = ev.get("resource_type").and_then(Value::as_str);
+            if resource.is_some_and(|r| r != "note") {
+                skip(
+                    &mut read,
+                    format!(
+                        "resource_type `{}` is not handled",
+                        resource.unwrap_or_default()
+                    ),
+                );
+                continue;
+            }
+            let action = ev.get("action").and_then(Value::as_str).unwrap_or_default();
+            if action != "new_note" {
+                skip(&mut read, format!("action `{action}` is not handled"));
+                continue;
+            }
+            let Some(Value::Object(note)) = ev.get("metadata").and_then(|m| m.get("note")) else {
+                skip(&mut read, "event carries no note".into());
+                continue;
+            };
+            let mut note = note.clone();
+            let uuid = match note.get("uuid").and_then(Value::as_str) {
+                Some(u) if !u.is_empty() => u.to_string(),
+                _ => match ev.get("id").and_then(Value::as_str) {
+                    Some(u) if !u.is_empty() => {
+                        note.insert("uuid".into(), Value::String(u.to_string()));
+                        u.to_string()
+                    }
+                    _ => {
+                        skip(&mut read, "note has no uuid".into());
+                        continue;
+                    }
+                },
+            };
+            let complete = note.contains_key("content") && note.contains_key("createdAt");
+            let parsed = Note::from_json(Value::Object(note));
+            match parsed {
+                Ok(n) if complete => read.notes.push(n),
+                _ => match self.fetch(&uuid).await {
+                    Fetch::Got(n) => {
+                        read.fetched.push(uuid);
+                        read.notes.push(n);
+                    }
+                    Fetch::Known => {}
+                    Fetch::Skip(reason) => skip(&mut read, reason),
+                    Fetch::Defer(reason) => return ReadOutcome::Defer(reason),
+                },
+            }
+        }
+        ReadOutcome::Ready(read)
+    }
+
+    async fn fetch(&self, uuid: &str) -> Fetch {
+        let shared = &self.r.shared;
+        // A retried delivery of a note already stored needs no request.
+        if let Ok(Some(_)) = shared.inbox.get(uuid).await {
+            return Fetch::Known;
+        }
+        let Some(api) = &shared.cfg.api else {
+            return Fetch::Skip(
+                "payload lacks note fields and no Askara credentials to fetch them".into(),
+            );
+        };
+        match api.get_note(uuid).await {
+            Ok(n) => Fetch::Got(n),
+            Err(ApiError::NotFound { .. }) => Fetch::Skip("note not found at Askara".into()),
+            Err(e) if e.code() == ApiCode::BadResponse => Fetch::Skip(format!(
+                "Askara's note could not be read: {}",
+                e.code().as_str()
+            )),
+            Err(e) => Fetch::Defer(format!("fetching a note failed: {}", e.code().as_str())),
+        }
+    }
+
+    /// Drains the queue until `shutdown` turns true: right away after a step that did
+    /// something, on the next stored delivery (or every few seconds, for deferred ones) when
+    /// idle, and with growing pauses while the inbox fails.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures: u32 = 0;
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let pause = match self.try_once().await {
+                Ok(WorkerOutcome::Processed(_)) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(WorkerOutcome::Idle) => {
+                    failures = 0;
+                    if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                        last_prune = Some(tokio::time::Instant::now());
+                        let before = Utc::now()
+                            - chrono::Duration::from_std(KEEP_PROCESSED).unwrap_or_default();
+                        if let Err(e) = self.r.shared.inbox.prune_deliveries(before).await {
+                            tracing::warn!(code = %e.code(), "pruning old webhook deliveries failed");
+                        }
+                    }
+                    let shared = self.r.shared.clone();
+                    tokio::select! {
+                        _ = shared.wake.notified() => {}
+                        _ = tokio::time::sleep(IDLE_RECHECK) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(code = e.code().as_str(), error = %e, "webhook worker step failed; retrying");
+                    let msg = e.to_string();
+                    self.r.shared.status.update(|s| s.worker_error = Some(msg));
+                    Duration::from_millis(100)
+                        .saturating_mul(2u32.saturating_pow(failures.min(9)))
+                        .min(Duration::from_secs(30))
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// Under a flood of deliveries, the worker waits at most this long for a pause in
+/// acknowledgements, then processes at most `BUSY_BATCH` deliveries.
+const ACK_PRIORITY: Duration = Duration::from_millis(250);
+const BUSY_BATCH: usize = 8;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// Processed deliveries (summaries only) are kept this long, then deleted.
+const KEEP_PROCESSED: Duration = Duration::from_secs(30 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+enum Fetch {
+    Got(Note),
+    Known,
+    Skip(String),
+    Defer(String),
+}
