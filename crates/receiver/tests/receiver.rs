@@ -556,7 +556,12 @@ async fn slim_payloads_are_completed_with_get_note_when_credentials_exist() {
         let n = with_api.inbox.get(u).await.unwrap().unwrap();
         assert_eq!(Value::String(n.content), sim.note(u).unwrap()["content"]);
     }
-    assert_eq!(with_api.receiver.status().await.notes_fetched, 3);
+    // The status is updated after the notes are written: wait for it rather than race it.
+    wait_until(20, "fetch count", || {
+        let r = with_api.receiver.clone();
+        async move { r.status().await.notes_fetched == 3 }
+    })
+    .await;
     // Without credentials the incomplete events are skipped and recorded, not guessed at.
     wait_until(20, "the other receiver", || {
         let r = without.receiver.clone();
