@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Demo: builds the CLI, starts the Askara simulator with synthetic notes arriving every few
-# seconds, syncs them into a throwaway inbox and shows them. The desktop app (in progress)
-# will replace this with `--demo`.
+# Demo: builds and starts the desktop app in demo mode. It runs the Askara simulator inside the
+# app, with synthetic notes arriving every few seconds, signs in to it with the device code
+# flow (approved at once), syncs, and imports into a demo SQLite database, all in a temp folder
+# that is removed when the app closes.
+#
+# With no display (a headless server), or with --cli, it shows the same flow with the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/askara-inbox-target}"
+
+if [ "${1:-}" != "--cli" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+  cargo build --release --locked -p askara-inbox-desktop
+  exec "$CARGO_TARGET_DIR/release/askara-inbox-desktop" --demo
+fi
+[ "${1:-}" = "--cli" ] || echo "No display: showing the demo with the CLI (the desktop app needs a display)."
+
 cargo build --release --locked -p askara-inbox-cli
 bin="$CARGO_TARGET_DIR/release/askara-inbox"
 demo_dir=$(mktemp -d -t askara-demo-XXXXXX)

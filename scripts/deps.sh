@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_pkgs=()
 want=(build-essential pkg-config libssl-dev libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools postgresql openssl)
+# The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests under Xvfb.
+want+=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev xvfb webkit2gtk-driver xauth)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
@@ -25,4 +27,11 @@ fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+
+# The WebDriver bridge the desktop end-to-end tests drive the app through (Tauri 2's, pinned:
+# crates.io's newest is for Tauri 3 alphas).
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "Installing tauri-driver 2"
+  cargo install tauri-driver --locked --version ^2
 fi

@@ -1,0 +1,179 @@
+//! Secrets in the OS keyring (Secret Service on Linux, Keychain, Credential Manager): Askara
+//! sign-ins (as an [`askara::TokenStore`]) and import-target passwords.
+//!
+//! There is no in-memory fallback: a platform without a keyring store does not build, and a
+//! keyring that is locked or missing is an error that says how to fix it. Values never reach a
+//! log line or an error message.
+
+use askara::{RefreshLock, TokenSet, TokenStore};
+use std::path::{Path, PathBuf};
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+compile_error!("no OS keyring store for this platform: refusing to build with an in-memory one");
+
+/// The keyring service name every entry is stored under.
+pub const SERVICE: &str = "askara-inbox";
+
+/// What the user should do when the keyring does not answer.
+pub const KEYRING_FIX: &str = "start and unlock your desktop keyring (GNOME Keyring or KWallet \
+    with the Secret Service API), then try again";
+
+/// The account key for a sign-in: one per Askara environment and client.
+pub fn token_account(base_url: &str, client_id: &str) -> String {
+    format!("{}|{client_id}", base_url.trim_end_matches('/'))
+}
+
+/// The account key for a database password: one per target (as displayed, without password).
+pub fn password_account(target: &str) -> String {
+    format!("import-target|{target}")
+}
+
+/// An error message on one line, at most 120 characters (keyring errors can be long).
+fn one_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(120)
+        .collect()
+}
+
+fn unavailable(e: &keyring::Error) -> String {
+    format!(
+        "The OS keyring is not available or locked ({}): {KEYRING_FIX}",
+        one_line(&e.to_string())
+    )
+}
+
+/// Checks that the keyring answers (an absent entry is fine). `Err` says what to do.
+pub fn probe() -> Result<(), String> {
+    let entry = keyring::Entry::new(SERVICE, "probe").map_err(|e| unavailable(&e))?;
+    match entry.get_password() {
+        Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
+/// Checks that the keyring accepts a write (a locked collection answers reads but refuses
+/// writes): stores and removes a probe entry.
+pub fn probe_write() -> Result<(), String> {
+    let entry = keyring::Entry::new(SERVICE, "probe-write").map_err(|e| unavailable(&e))?;
+    entry.set_password("probe").map_err(|e| unavailable(&e))?;
+    match entry.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
+/// Askara tokens in the keyring. Refreshes are serialised across processes with a lock file,
+/// because Askara's refresh tokens are single-use.
+pub struct KeyringTokenStore {
+    entry: keyring::Entry,
+    lock_path: PathBuf,
+}
+
+impl KeyringTokenStore {
+    /// The store for `account` (see [`token_account`]); `lock_dir` holds the refresh lock.
+    pub fn open(account: &str, lock_dir: &Path) -> Result<Self, String> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| unavailable(&e))?;
+        Ok(KeyringTokenStore {
+            entry,
+            lock_path: lock_dir.join("refresh.lock"),
+        })
+    }
+}
+
+impl TokenStore for KeyringTokenStore {
+    fn load(&self) -> Result<Option<TokenSet>, String> {
+        match self.entry.get_password() {
+            Ok(s) => serde_json::from_str(&s).map(Some).map_err(|_| {
+                "the stored sign-in is unreadable: sign out, then sign in again".into()
+            }),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<(), String> {
+        let s = serde_json::to_string(tokens).map_err(|e| e.to_string())?;
+        self.entry.set_password(&s).map_err(|e| unavailable(&e))
+    }
+
+    fn clear(&self) -> Result<(), String> {
+        match self.entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    fn lock_refresh(&self) -> Result<Box<dyn RefreshLock>, String> {
+        if let Some(dir) = self.lock_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", self.lock_path.display()))?;
+        f.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", self.lock_path.display()))?;
+        Ok(Box::new(f))
+    }
+}
+
+/// A database password in the keyring, for the import target `account` (see
+/// [`password_account`]).
+pub struct KeyringPassword {
+    entry: keyring::Entry,
+}
+
+impl KeyringPassword {
+    pub fn open(account: &str) -> Result<Self, String> {
+        Ok(KeyringPassword {
+            entry: keyring::Entry::new(SERVICE, account).map_err(|e| unavailable(&e))?,
+        })
+    }
+
+    pub fn get(&self) -> Result<Option<askara::Sensitive<String>>, String> {
+        match self.entry.get_password() {
+            Ok(p) => Ok(Some(askara::Sensitive::new(p))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    pub fn set(&self, password: &askara::Sensitive<String>) -> Result<(), String> {
+        self.entry
+            .set_password(password.expose())
+            .map_err(|e| unavailable(&e))
+    }
+
+    pub fn clear(&self) -> Result<(), String> {
+        match self.entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_keys_ignore_a_trailing_slash() {
+        assert_eq!(
+            token_account("https://api.askara.ai/", "c"),
+            token_account("https://api.askara.ai", "c")
+        );
+        assert_eq!(password_account("sqlite:/x"), "import-target|sqlite:/x");
+    }
+
+    #[test]
+    fn long_keyring_errors_become_one_short_line() {
+        let s = one_line(&format!("{}\nsecond line", "x".repeat(500)));
+        assert_eq!(s.len(), 120);
+    }
+}

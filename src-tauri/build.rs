@@ -1,0 +1,28 @@
+fn main() {
+    // Listing the app's commands makes each one a permission (`allow-<command>`), so the
+    // capability in `capabilities/main.json` grants exactly what the UI uses.
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "status",
+            "list_notes",
+            "search_notes",
+            "get_note",
+            "note_versions",
+            "counts",
+            "patients",
+            "set_status",
+            "import_note",
+            "sign_in_start",
+            "sign_in_cancel",
+            "open_verification",
+            "sign_out",
+            "sync_now",
+            "get_settings",
+            "save_settings",
+            "test_connection",
+            "start_demo",
+        ]),
+    ))
+    .unwrap_or_else(|e| panic!("tauri build: {e:#}"));
+}

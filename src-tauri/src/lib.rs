@@ -1,0 +1,232 @@
+//! Askara Inbox desktop: a thin Tauri 2 shell. Behaviour lives in [`core::Core`] (Tauri-free,
+//! tested without a window); `commands` adapts it to IPC; events tell the UI what changed.
+
+pub mod commands;
+pub mod core;
+pub mod error;
+pub mod settings;
+pub mod status;
+pub mod views;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tauri::{Emitter, Manager};
+
+/// When the process started, for the start-up figures in the log (`bench/desktop.sh`).
+pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since the process started.
+pub fn elapsed_ms() -> u128 {
+    STARTED.get_or_init(Instant::now).elapsed().as_millis()
+}
+
+/// Command-line options: `--demo`, `--data-dir DIR` (also `ASKARA_INBOX_DATA_DIR`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub demo: bool,
+    pub data_dir: Option<PathBuf>,
+    /// Demo: seconds between synthetic notes.
+    pub demo_every: Option<u64>,
+    /// Demo: how many notes the simulator starts with (default 60).
+    pub demo_notes: Option<usize>,
+}
+
+impl Options {
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut o = Options::default();
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--demo" => o.demo = true,
+                "--data-dir" => {
+                    o.data_dir = Some(args.next().ok_or("--data-dir needs a folder")?.into())
+                }
+                "--demo-every" => {
+                    let v = args.next().ok_or("--demo-every needs seconds")?;
+                    o.demo_every =
+                        Some(v.parse().map_err(|_| {
+                            format!("--demo-every: `{v}` is not a number of seconds")
+                        })?);
+                }
+                "--demo-notes" => {
+                    let v = args.next().ok_or("--demo-notes needs a number")?;
+                    o.demo_notes = Some(
+                        v.parse()
+                            .map_err(|_| format!("--demo-notes: `{v}` is not a number"))?,
+                    );
+                }
+                "-h" | "--help" => {
+                    return Err(
+                        "usage: askara-inbox-desktop [--demo [--demo-every SECS] [--demo-notes N]] [--data-dir DIR]"
+                            .into(),
+                    )
+                }
+                other => return Err(format!("unknown option `{other}`; try --help")),
+            }
+        }
+        if o.data_dir.is_none() {
+            o.data_dir = std::env::var_os("ASKARA_INBOX_DATA_DIR").map(PathBuf::from);
+        }
+        Ok(o)
+    }
+}
+
+struct TauriShell(tauri::AppHandle);
+
+impl core::Shell for TauriShell {
+    fn emit(&self, event: &str, payload: serde_json::Value) {
+        if let Err(e) = self.0.emit(event, payload) {
+            tracing::debug!(error = %e, event, "emit failed");
+        }
+    }
+    fn set_title(&self, title: &str) {
+        if let Some(w) = self.0.get_webview_window("main") {
+            let _ = w.set_title(title);
+        }
+    }
+}
+
+fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>, error::CmdError> {
+    let shell: Arc<dyn core::Shell> = Arc::new(TauriShell(handle));
+    if opts.demo {
+        let every = std::time::Duration::from_secs(opts.demo_every.unwrap_or(4));
+        let notes = opts.demo_notes.unwrap_or(60);
+        return tauri::async_runtime::block_on(core::Core::open_demo(every, notes, shell));
+    }
+    let dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => dirs::data_dir()
+            .map(|d| d.join("askara-inbox"))
+            .ok_or_else(|| error::CmdError::config("no OS data folder: pass --data-dir DIR"))?,
+    };
+    core::Core::open(dir, shell)
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn run() {
+    STARTED.get_or_init(Instant::now);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASKARA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .on_page_load(|_, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                tracing::info!(elapsed_ms = elapsed_ms() as u64, "page loaded");
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::status,
+            commands::list_notes,
+            commands::search_notes,
+            commands::get_note,
+            commands::note_versions,
+            commands::counts,
+            commands::patients,
+            commands::set_status,
+            commands::import_note,
+            commands::sign_in_start,
+            commands::sign_in_cancel,
+            commands::open_verification,
+            commands::sign_out,
+            commands::sync_now,
+            commands::get_settings,
+            commands::save_settings,
+            commands::test_connection,
+            commands::start_demo,
+        ])
+        .setup(move |app| {
+            let core = open_core(&opts, app.handle().clone()).map_err(|e| {
+                eprintln!("askara-inbox-desktop: {}", e.message);
+                Box::new(e) as Box<dyn std::error::Error>
+            })?;
+            app.manage(core.clone());
+            let title = status::window_title(0, opts.demo);
+            tauri::WebviewWindowBuilder::new(
+                app,
+                "main",
+                tauri::WebviewUrl::App("index.html".into()),
+            )
+            .title(title)
+            .inner_size(1280.0, 760.0)
+            .min_inner_size(960.0, 560.0)
+            .build()?;
+            tauri::async_runtime::spawn(async move { core.start().await });
+            // Ctrl-C or SIGTERM close the app as the window would (the demo cleans up).
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                wait_for_signal().await;
+                handle.exit(0);
+            });
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("askara-inbox-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(core) = handle.try_state::<Arc<core::Core>>() {
+                let core = core.inner().clone();
+                tauri::async_runtime::block_on(async move { core.shutdown().await });
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parse(a: &[&str]) -> Result<Options, String> {
+        Options::parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn options() {
+        let o = parse(&["--demo", "--demo-every", "2", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(o.demo);
+        assert_eq!(o.demo_every, Some(2));
+        assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
+        assert!(parse(&["--nope"]).is_err());
+        assert!(parse(&["--data-dir"]).is_err());
+    }
+}

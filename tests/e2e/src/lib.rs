@@ -1,0 +1,1 @@
+//! Only the tests matter here: `tests/desktop.rs` drives the real app.

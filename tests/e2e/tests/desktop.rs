@@ -1,0 +1,655 @@
+//! The real desktop app, driven through its webview: tauri-driver → WebKitWebDriver → the
+//! `askara-inbox-desktop` binary, against an Askara simulator this test controls (so it can
+//! add notes and inject a 429 or a revoked sign-in), importing into a SQLite file it checks.
+//!
+//! Needs a display (Xvfb), a Secret Service (gnome-keyring under D-Bus), `tauri-driver` and
+//! `WebKitWebDriver`, and the app built first (`cargo build -p askara-inbox-desktop`);
+//! `scripts/test.sh` provides all of them and sets `ASKARA_E2E=1`, which turns a missing
+//! prerequisite into a failure instead of a skip.
+#![allow(clippy::unwrap_used)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(40);
+
+struct Paths {
+    app: PathBuf,
+    driver: PathBuf,
+    shots: PathBuf,
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn prerequisites() -> Result<Paths, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let app = std::env::var_os("ASKARA_DESKTOP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("debug/askara-inbox-desktop"));
+    if !app.is_file() {
+        return Err(format!(
+            "{} is not built: run `cargo build -p askara-inbox-desktop` first",
+            app.display()
+        ));
+    }
+    let driver = std::env::var_os("TAURI_DRIVER")
+        .map(PathBuf::from)
+        .or_else(|| which("tauri-driver"))
+        .ok_or("tauri-driver is not installed: cargo install tauri-driver --locked --version ^2")?;
+    which("WebKitWebDriver")
+        .ok_or("WebKitWebDriver is missing: apt-get install webkit2gtk-driver")?;
+    if std::env::var_os("DISPLAY").is_none() {
+        return Err("no DISPLAY: run under xvfb-run".into());
+    }
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        return Err("no D-Bus session (the app keeps its sign-in in the keyring)".into());
+    }
+    let shots = std::env::var_os("ASKARA_E2E_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("e2e-screenshots"));
+    std::fs::create_dir_all(&shots).map_err(|e| e.to_string())?;
+    Ok(Paths {
+        app: std::fs::canonicalize(app).map_err(|e| e.to_string())?,
+        driver,
+        shots,
+    })
+}
+
+/// tauri-driver, stopped with SIGTERM (SIGKILL would orphan WebKitWebDriver, which keeps the
+/// port and our stdout open).
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    fn start(paths: &Paths, xdg: &Path, data_dir: &Path) -> Driver {
+        let (port, native) = (free_port(), free_port());
+        let child = Command::new(&paths.driver)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            // The app and WebKit inherit these: a private data dir and WebKit state.
+            .env("ASKARA_INBOX_DATA_DIR", data_dir)
+            .env("XDG_DATA_HOME", xdg.join("data"))
+            .env("XDG_CACHE_HOME", xdg.join("cache"))
+            .env("XDG_CONFIG_HOME", xdg.join("config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    async fn session(&self, app: &Path, args: &[&str]) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            json!({"application": app, "args": args}),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Evaluates `expr` until it is truthy; returns its value.
+async fn wait_js(c: &Client, what: &str, expr: &str) -> Value {
+    eprintln!("e2e: waiting for {what}");
+    let script = format!("return ({expr});");
+    let deadline = Instant::now() + WAIT;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        match c.execute(&script, vec![]).await {
+            Ok(v) if !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0)) => {
+                return v
+            }
+            Ok(v) => last = v,
+            Err(e) => last = json!(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if let Ok(png) = c.screenshot().await {
+        let dir = std::env::temp_dir().join("askara-e2e-timeout.png");
+        let _ = std::fs::write(&dir, png);
+        eprintln!("e2e: screenshot of the timeout in {}", dir.display());
+    }
+    panic!("timed out waiting for {what} (`{expr}`), last value {last}");
+}
+
+async fn js(c: &Client, expr: &str) -> Value {
+    c.execute(&format!("return ({expr});"), vec![])
+        .await
+        .unwrap()
+}
+
+async fn click(c: &Client, css: &str) {
+    eprintln!("e2e: click {css}");
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn shot(c: &Client, paths: &Paths, name: &str) {
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(paths.shots.join(format!("{name}.png")), png).unwrap();
+}
+
+fn text_of(id: &str) -> String {
+    format!("(document.getElementById('{id}')?.textContent ?? '')")
+}
+
+/// Clicks the list row of the note `uuid` (searching for it first by `query`).
+async fn open_note(c: &Client, query: &str, uuid: &str) {
+    let search = c.find(Locator::Id("search")).await.unwrap();
+    search.clear().await.unwrap();
+    search.send_keys(query).await.unwrap();
+    let row = format!(".row[data-uuid='{uuid}']");
+    wait_js(
+        c,
+        "the search results",
+        &format!(
+            "{}.includes('found') && document.querySelector(\"{row}\")",
+            text_of("list-title")
+        ),
+    )
+    .await;
+    click(c, &row).await;
+    wait_js(
+        c,
+        "the note pane",
+        &format!("document.querySelector('.row.selected')?.dataset.uuid === '{uuid}' && !document.getElementById('note').hidden && document.getElementById('note-uuid').textContent === '{uuid}'"),
+    )
+    .await;
+}
+
+fn note(uuid: &str, first: &str, last: &str, content: &str) -> Value {
+    let now = chrono_now();
+    json!({
+        "uuid": uuid,
+        "type": "consultation_summary",
+        "content": content,
+        "createdAt": now,
+        "updatedAt": now,
+        "patient": {"uuid": format!("p-{uuid}"), "firstName": first, "lastName": last},
+    })
+}
+
+fn chrono_now() -> String {
+    // Whole seconds, as Askara writes them.
+    (chrono::Utc::now() - chrono::Duration::seconds(120))
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+const MARKUP: &str = "<img src=x onerror=\"window.__pwned=1\"><b>Bold?</b>\nSecond line & <script>window.__pwned=2</script>";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_app_end_to_end() {
+    let paths = match prerequisites() {
+        Ok(p) => p,
+        Err(e) if std::env::var_os("ASKARA_E2E").is_some() => {
+            panic!("end-to-end prerequisites: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped (set ASKARA_E2E=1 to require it): {e}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let practice = tmp.path().join("practice.sqlite3");
+
+    let sim = askara_sim::SimHandle::start(askara_sim::SimConfig {
+        device_auto_approve: true,
+        device_poll_interval_secs: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    sim.add_generated(40, 7);
+    sim.add_note(note(
+        "e2e-odegard",
+        "Bjørn",
+        "Ødegård",
+        "Knee pain after skiing.\nRest and ice.",
+    ));
+    sim.add_note(note("e2e-markup", "Marko", "Upton", MARKUP));
+    std::fs::write(
+        data_dir.join("desktop.json"),
+        serde_json::to_vec_pretty(&json!({
+            "baseUrl": sim.base_url(),
+            "clientId": sim.config().client_id,
+            "intervalSecs": 5,
+            "importTarget": format!("sqlite:{}", practice.display()),
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+
+    let driver = Driver::start(&paths, tmp.path(), &data_dir);
+    let c = driver.session(&paths.app, &[]).await;
+
+    // Sign-in: device code, approved by the simulator at once; lands in the inbox.
+    wait_js(
+        &c,
+        "the sign-in screen",
+        "!document.getElementById('signin').hidden",
+    )
+    .await;
+    shot(&c, &paths, "01-sign-in").await;
+    click(&c, "#btn-signin").await;
+    wait_js(&c, "the inbox", "!document.getElementById('app').hidden && document.querySelectorAll('.row[data-uuid]').length > 0").await;
+    let strip = wait_js(
+        &c,
+        "the strip to say signed in",
+        &format!("{0}.includes('Signed in') && {0}", text_of("strip-account")),
+    )
+    .await;
+    assert!(strip.as_str().unwrap().contains("token"), "{strip}");
+    assert_eq!(js(&c, &text_of("list-title")).await, json!("All notes"));
+
+    // Notes arrive without a reload: a marker set in the page survives, the count goes up.
+    js(&c, "window.__marker = 'still here'").await;
+    let before: u64 = js(
+        &c,
+        "Number(document.querySelector('[data-count=all]').textContent)",
+    )
+    .await
+    .as_u64()
+    .unwrap();
+    assert_eq!(before, 42);
+    // Scrolled down a little: the note under the pointer stays under it when notes arrive.
+    js(&c, "document.getElementById('list').scrollTop = 200").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let under = "(() => { const r = document.getElementById('list').getBoundingClientRect(); \
+        return document.elementFromPoint(r.left + 120, r.top + 100)?.closest('.row')?.dataset.uuid ?? null; })()";
+    let before_under = js(&c, under).await;
+    assert!(before_under.is_string(), "{before_under}");
+    sim.add_generated_at(2, 99, chrono::Utc::now());
+    wait_js(
+        &c,
+        "two more notes",
+        &format!(
+            "Number(document.querySelector('[data-count=all]').textContent) === {}",
+            before + 2
+        ),
+    )
+    .await;
+    wait_js(
+        &c,
+        "the new-notes pill",
+        &format!(
+            "!document.getElementById('new-pill').hidden && {}",
+            text_of("new-pill")
+        ),
+    )
+    .await;
+    assert_eq!(
+        js(&c, under).await,
+        before_under,
+        "the row under the pointer moved"
+    );
+    assert_eq!(js(&c, "window.__marker").await, json!("still here"));
+    let title = js(&c, "document.title").await;
+    assert!(title.as_str().unwrap().starts_with("(44 new)"), "{title}");
+
+    // Search as you type, accent- and case-insensitive.
+    open_note(&c, "odegard", "e2e-odegard").await;
+    assert_eq!(
+        js(&c, &text_of("note-patient")).await,
+        json!("Ødegård, Bjørn")
+    );
+    assert_eq!(
+        js(&c, &text_of("note-content")).await,
+        json!("Knee pain after skiing.\nRest and ice.")
+    );
+
+    // Markup in a note is text: shown as its characters, no element made from it.
+    open_note(&c, "upton", "e2e-markup").await;
+    assert_eq!(js(&c, &text_of("note-content")).await, json!(MARKUP));
+    assert_eq!(
+        js(
+            &c,
+            "document.getElementById('note-content').children.length"
+        )
+        .await,
+        json!(0)
+    );
+    assert_eq!(
+        js(
+            &c,
+            "document.querySelectorAll('img, b, #note-content script').length"
+        )
+        .await,
+        json!(0)
+    );
+    assert_eq!(js(&c, "window.__pwned ?? null").await, Value::Null);
+    // And the CSP would stop an inline handler even if markup ever reached the page (and
+    // reports it, so we know the handler was refused rather than never tried).
+    js(&c, "(window.__violations = 0, document.addEventListener('securitypolicyviolation', () => window.__violations++), document.body.insertAdjacentHTML('beforeend', '<img id=csp-probe src=x onerror=\"window.__csp=1\">'), 1)").await;
+    wait_js(&c, "a CSP violation report", "window.__violations > 0").await;
+    assert_eq!(
+        js(&c, "window.__csp ?? null").await,
+        Value::Null,
+        "CSP let an inline handler run"
+    );
+    js(&c, "(document.getElementById('csp-probe').remove(), 1)").await;
+    // The capability grants the app's own commands only: a plugin command is refused.
+    let refused = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__TAURI_INTERNALS__.invoke('plugin:opener|open_url', {url: 'http://127.0.0.1:9/'}) \
+               .then(() => done('allowed'), (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        refused.as_str().unwrap().contains("not allowed"),
+        "{refused}"
+    );
+    shot(&c, &paths, "02-markup-as-text").await;
+
+    // Mark reviewed, import into SQLite, and find the row there.
+    click(&c, "#btn-review").await;
+    wait_js(
+        &c,
+        "reviewed",
+        &format!("{} === 'reviewed'", text_of("note-status")),
+    )
+    .await;
+    click(&c, "#btn-import").await;
+    let result = wait_js(
+        &c,
+        "the import result",
+        &format!(
+            "{0}.startsWith('Imported') && {0}",
+            text_of("import-result")
+        ),
+    )
+    .await;
+    assert!(
+        result.as_str().unwrap().contains("practice.sqlite3"),
+        "{result}"
+    );
+    wait_js(
+        &c,
+        "imported",
+        &format!("{} === 'imported'", text_of("note-status")),
+    )
+    .await;
+    {
+        let db = rusqlite::Connection::open(&practice).unwrap();
+        let (n, content): (i64, String) = db
+            .query_row(
+                "SELECT count(*), max(content) FROM askara_notes WHERE uuid = 'e2e-markup'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((n, content.as_str()), (1, MARKUP));
+    }
+    // Importing again is idempotent and says who imported it.
+    click(&c, "#btn-import").await;
+    wait_js(
+        &c,
+        "unchanged",
+        &format!("{}.startsWith('Already in')", text_of("import-result")),
+    )
+    .await;
+    shot(&c, &paths, "03-imported").await;
+
+    // Dismiss, then undo, by keyboard: d, then u.
+    open_note(&c, "odegard", "e2e-odegard").await;
+    c.find(Locator::Id("list"))
+        .await
+        .unwrap()
+        .send_keys("d")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "dismissed",
+        &format!("{} === 'dismissed'", text_of("note-status")),
+    )
+    .await;
+    wait_js(
+        &c,
+        "the undo offer",
+        "!document.getElementById('toast').hidden",
+    )
+    .await;
+    click(&c, "#undo").await;
+    wait_js(
+        &c,
+        "back to new",
+        &format!("{} === 'new'", text_of("note-status")),
+    )
+    .await;
+
+    // Escape clears the search; the main screenshot for the README, with a note open.
+    let esc: char = fantoccini::key::Key::Escape.into();
+    c.find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .send_keys(&esc.to_string())
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "all notes again",
+        &format!("{} === 'All notes'", text_of("list-title")),
+    )
+    .await;
+    c.find(Locator::Id("list"))
+        .await
+        .unwrap()
+        .send_keys("j")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the list",
+        "document.querySelectorAll('.row[data-uuid]').length > 10",
+    )
+    .await;
+    shot(&c, &paths, "04-inbox").await;
+
+    // Askara revises a note: it shows as revised, with the earlier version a click away.
+    assert!(sim.revise_note("e2e-odegard", "Knee pain after skiing.\nMRI booked."));
+    {
+        // The revision pass runs every 5 minutes; make it due now (the inbox is shared SQLite).
+        let db = rusqlite::Connection::open(data_dir.join("inbox.sqlite3")).unwrap();
+        db.busy_timeout(Duration::from_secs(5)).unwrap();
+        db.execute(
+            "UPDATE sync_state SET value = '2000-01-01T00:00:00Z' WHERE key = 'poll.last_revision_pass'",
+            [],
+        )
+        .unwrap();
+    }
+    click(&c, "#btn-sync").await;
+    wait_js(
+        &c,
+        "one revised note",
+        "document.querySelector('[data-count=revised]').textContent === '1'",
+    )
+    .await;
+    open_note(&c, "odegard", "e2e-odegard").await;
+    assert_eq!(
+        js(&c, &text_of("note-content")).await,
+        json!("Knee pain after skiing.\nMRI booked.")
+    );
+    click(&c, "#btn-versions").await;
+    wait_js(&c, "the earlier version", "document.querySelector('#versions .content')?.textContent === 'Knee pain after skiing.\\nRest and ice.'").await;
+    shot(&c, &paths, "045-revised").await;
+    let esc: char = fantoccini::key::Key::Escape.into();
+    c.find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .send_keys(&esc.to_string())
+        .await
+        .unwrap();
+
+    // A 429 from Askara, in words, with the time it lifts.
+    sim.faults()
+        .rate_limit_next(50, askara_sim::RetryAfter::Seconds(900));
+    click(&c, "#btn-sync").await;
+    let problem = wait_js(
+        &c,
+        "the rate-limit problem",
+        &format!("{0}.includes('rate limit') && {0}", text_of("problem-text")),
+    )
+    .await;
+    assert!(problem.as_str().unwrap().contains("until"), "{problem}");
+    shot(&c, &paths, "05-rate-limited").await;
+
+    // A revoked sign-in, in words, with the way out.
+    sim.faults().clear();
+    sim.faults().revoke_all_tokens();
+    click(&c, "#btn-sync").await;
+    let problem = wait_js(
+        &c,
+        "the revoked sign-in",
+        &format!("{0}.includes('revoked') && {0}", text_of("problem-text")),
+    )
+    .await;
+    assert!(
+        problem.as_str().unwrap().contains("Sign in again"),
+        "{problem}"
+    );
+    assert_eq!(
+        js(&c, "!document.getElementById('problem-signin').hidden").await,
+        json!(true)
+    );
+    shot(&c, &paths, "06-sign-in-revoked").await;
+
+    // Settings: test the connection to Askara and to the practice database; then sign out.
+    click(&c, "#btn-settings").await;
+    wait_js(
+        &c,
+        "the settings",
+        "!document.getElementById('settings').hidden",
+    )
+    .await;
+    click(&c, "#btn-test").await;
+    let report = wait_js(
+        &c,
+        "the connection test",
+        &format!(
+            "{0}.includes('Connected') && {0}",
+            text_of("settings-result")
+        ),
+    )
+    .await;
+    assert!(
+        report.as_str().unwrap().contains("✓ Askara answered"),
+        "{report}"
+    );
+    shot(&c, &paths, "08-settings").await;
+    click(&c, "#btn-signout").await;
+    wait_js(
+        &c,
+        "the sign-in screen after signing out",
+        "!document.getElementById('signin').hidden && document.getElementById('app').hidden",
+    )
+    .await;
+    c.close().await.unwrap();
+
+    // Demo mode: its own simulator, signs itself in, notes within seconds; 3,000 of them
+    // here, to scroll to the bottom of a virtualised list.
+    let demo = driver
+        .session(
+            &paths.app,
+            &["--demo", "--demo-every", "2", "--demo-notes", "3000"],
+        )
+        .await;
+    wait_js(&demo, "the demo inbox", "!document.getElementById('app').hidden && document.querySelectorAll('.row[data-uuid]').length > 5").await;
+    wait_js(
+        &demo,
+        "the demo badge",
+        "!document.getElementById('demo-badge').hidden",
+    )
+    .await;
+    let n0 = js(
+        &demo,
+        "Number(document.querySelector('[data-count=all]').textContent)",
+    )
+    .await
+    .as_u64()
+    .unwrap();
+    wait_js(
+        &demo,
+        "a demo note arriving",
+        &format!("Number(document.querySelector('[data-count=all]').textContent) > {n0}"),
+    )
+    .await;
+    shot(&demo, &paths, "07-demo").await;
+    js(&demo, "(() => { const l = document.getElementById('list'); l.scrollTop = l.scrollHeight; return 1; })()").await;
+    let deepest = wait_js(
+        &demo,
+        "the bottom of the list",
+        "(() => { const rows = [...document.querySelectorAll('.row[data-uuid]')]; \
+            const last = Math.max(...rows.map((r) => Number(r.dataset.index))); \
+            return rows.length > 5 && document.querySelectorAll('.row').length < 100 && last >= 2999 && last; })()",
+    )
+    .await;
+    assert!(deepest.as_u64().unwrap() >= 2999, "{deepest}");
+    demo.close().await.unwrap();
+    drop(driver);
+    sim.shutdown().await;
+}
