@@ -74,7 +74,7 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
                     events.push(inbox::ImportAttempt {
                         uuid: note.uuid.clone(),
                         committed: done,
-                        detail: attempt_detail(&described, &outcome, None),
+                        detail: attempt_detail(&described, &outcome),
                     });
                 }
                 if outcome.result == ImportResult::Conflict && first_error.is_none() {
@@ -87,7 +87,7 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
                         ),
                     });
                 }
-                printed.push((outcome, note.uuid.clone()));
+                printed.push(outcome);
             }
             Err(e) => {
                 events.push(inbox::ImportAttempt {
@@ -113,7 +113,7 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
     if args.json {
         let rows: Vec<Value> = printed
             .iter()
-            .map(|(o, _)| outcome_json(&described, o))
+            .map(|o| outcome_json(&described, o))
             .collect();
         let out = match (args.uuid.is_some(), rows.as_slice()) {
             (true, [one]) => one.clone(),
@@ -124,8 +124,8 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
             serde_json::to_string_pretty(&out).map_err(|e| CliError::io(e.to_string()))?
         );
     } else {
-        for (o, uuid) in &printed {
-            println!("{uuid}: {} ({})", result_str(o.result), described);
+        for o in &printed {
+            println!("{}: {} ({})", o.uuid, result_str(o.result), described);
             if let Some(row) = &o.row {
                 for (col, v) in row {
                     println!("    {col} = {v}");
@@ -166,13 +166,12 @@ fn outcome_json(target: &str, o: &ImportOutcome) -> Value {
     v
 }
 
-fn attempt_detail(target: &str, o: &ImportOutcome, error: Option<&str>) -> Value {
+fn attempt_detail(target: &str, o: &ImportOutcome) -> Value {
     json!({
         "target": target,
         "result": result_str(o.result),
         "importedAt": o.imported_at.to_rfc3339(),
         "importedBy": o.imported_by,
-        "error": error,
     })
 }
 
