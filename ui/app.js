@@ -4,6 +4,7 @@
 import { ipc, listen } from './ipc.js';
 import { VirtualList } from './list.js';
 import { fmtWhen, fmtDateTime, fmtTime, fmtIn } from './format.js';
+import { setParts, setDiff } from './text.js';
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
 /** @typedef {import('./ipc.js').NoteView} NoteView */
@@ -58,8 +59,12 @@ function renderRow(el, row) {
   el.dataset.uuid = row.uuid;
   el.setAttribute('role', 'option');
   mark.title = row.status;
-  name.textContent = row.patientName;
-  type.textContent = row.typeLabel;
+  if (row.nameParts) setParts(name, row.nameParts);
+  else name.textContent = row.patientName;
+  // A search result shows where the content matched in place of the note type.
+  if (row.snippet) setParts(type, row.snippet);
+  else type.textContent = row.typeLabel;
+  type.title = row.snippet ? row.typeLabel : '';
   when.textContent = fmtWhen(row.createdAt);
 }
 
@@ -120,7 +125,7 @@ async function onSelect(row) {
     return;
   }
   try {
-    const note = await ipc.getNote(row.uuid);
+    const note = await ipc.getNote(row.uuid, state.search.trim() || null);
     if (list.selectedUuid === row.uuid) showNote(note);
   } catch (e) {
     showError(/** @type {CmdError} */ (e));
@@ -149,7 +154,9 @@ function showNote(note) {
       : '';
   $('note-status').textContent = note.status;
   // Text, never HTML: markup in a note shows as the characters it is made of.
-  $('note-content').textContent = note.content;
+  if (note.contentParts) setParts($('note-content'), note.contentParts);
+  else $('note-content').textContent = note.content;
+  showChanges(note);
   $('note-uuid').textContent = note.uuid;
   $('btn-review').disabled = note.status === 'reviewed' || note.status === 'imported';
   $('btn-dismiss').disabled = note.status === 'dismissed' || note.status === 'imported';
@@ -210,6 +217,20 @@ function showImport(r, fromHistory = false) {
       return;
   }
   box.append(line);
+}
+
+/** What Askara changed in a revised note, since the imported version (or the one before). */
+function showChanges(/** @type {NoteView} */ note) {
+  const box = $('changes');
+  const c = note.changes;
+  box.hidden = !c;
+  if (!c) return;
+  const { added, removed } = setDiff($('changes-text'), c.parts);
+  const since = c.since === 'imported' ? 'the version imported into the practice database' : 'the previous version';
+  $('changes-title').textContent =
+    added + removed
+      ? `Revised by Askara: changes since ${since} (${fmtDateTime(c.sinceUpdatedAt)}), added underlined, removed struck through`
+      : `Revised by Askara since ${since} (${fmtDateTime(c.sinceUpdatedAt)}); the text is the same`;
 }
 
 /** Shows or hides what Askara's note said before it was revised (as text). */
@@ -417,9 +438,22 @@ async function startSignIn() {
     const d = await ipc.signInStart();
     $('signin-start').hidden = true;
     $('signin-wait').hidden = false;
-    $('user-code').textContent = d.userCode;
-    $('verification-uri').textContent = d.verificationUri;
-    $('signin-progress').textContent = `Waiting for approval… (the code expires at ${fmtTime(d.expiresAt)})`;
+    if (d.method === 'device') {
+      $('signin-instructions').textContent = 'On any device, open the Askara sign-in page and enter this code:';
+      $('user-code').hidden = false;
+      $('user-code').textContent = d.userCode;
+      $('verification-uri').textContent = d.verificationUri;
+      $('btn-open-browser').textContent = 'Open the sign-in page';
+      $('signin-progress').textContent = `Waiting for approval… (the code expires at ${fmtTime(d.expiresAt)})`;
+    } else {
+      // The browser comes back to this app by itself (a redirect to 127.0.0.1).
+      $('signin-instructions').textContent = 'Finish signing in to Askara in your browser; this window carries on by itself.';
+      $('user-code').hidden = true;
+      $('verification-uri').textContent = '';
+      $('btn-open-browser').textContent = 'Open the sign-in page again';
+      $('signin-progress').textContent = 'Waiting for the browser…';
+      await ipc.openVerification();
+    }
   } catch (e) {
     state.signingIn = false;
     signInFailed(/** @type {CmdError} */ (e));
@@ -448,7 +482,8 @@ async function openSettings() {
   const f = /** @type {HTMLFormElement} */ ($('settings-form'));
   for (const [k, v] of Object.entries(s)) {
     const input = /** @type {HTMLInputElement|null} */ (f.elements.namedItem(k));
-    if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
+    if (input?.type === 'checkbox') input.checked = !!v;
+    else if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
   }
   /** @type {HTMLInputElement} */ (f.elements.namedItem('password')).value = '';
   $('settings-result').hidden = true;
@@ -467,10 +502,13 @@ function readSettings() {
       clientId: v('clientId'),
       tokenUrl: v('tokenUrl'),
       deviceUrl: v('deviceUrl'),
+      authorizeUrl: v('authorizeUrl'),
+      signInMethod: /** @type {'device'|'browser'} */ (v('signInMethod')),
       scopes: v('scopes').split(/\s+/).filter(Boolean),
       intervalSecs: Number(v('intervalSecs')) || 45,
       importTarget: v('importTarget'),
       mappingFile: v('mappingFile'),
+      notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
     },
     password: v('password') || null,
   };
@@ -560,6 +598,7 @@ function onSearchInput() {
     state.search = $('search').value;
     if (state.search.trim()) state.patient = null;
     await Promise.all([reloadList(), refreshPatients()]);
+    await reloadNote();
   }, 120);
 }
 
@@ -571,14 +610,18 @@ async function onNotesChanged(/** @type {string} */ reason) {
   await reloadList(reason === 'sync' ? 'sync' : 'change');
   if (reason !== 'sync') await refreshPatients();
   else if (!state.search.trim()) refreshPatients();
+  await reloadNote();
+}
+
+/** The open note again: its status may have moved, or the search marks changed. */
+async function reloadNote() {
   const sel = list.selectedUuid;
-  if (sel) {
-    try {
-      const n = await ipc.getNote(sel);
-      if (list.selectedUuid === sel) showNote(n);
-    } catch {
-      /* gone from the inbox: the list no longer shows it */
-    }
+  if (!sel) return;
+  try {
+    const n = await ipc.getNote(sel, state.search.trim() || null);
+    if (list.selectedUuid === sel) showNote(n);
+  } catch {
+    /* gone from the inbox: the list no longer shows it */
   }
 }
 

@@ -8,14 +8,17 @@
  * @typedef {{code: string, message: string}} CmdError
  * @typedef {'new'|'reviewed'|'imported'|'dismissed'|'revised'} Status
  * @typedef {{version: string, demo: boolean, firstRun: boolean, dataDir: string}} AppInfo
+ * @typedef {{text: string, hit: boolean}} TextPart
+ * @typedef {{kind: 'same'|'added'|'removed', text: string}} DiffPart
+ * @typedef {{since: 'imported'|'previous', sinceUpdatedAt: string, parts: DiffPart[]}} ChangesView
  * @typedef {{uuid: string, patientName: string, patientUuid: string|null, typeLabel: string,
- *   createdAt: string, status: Status}} NoteRow
+ *   createdAt: string, status: Status, nameParts?: TextPart[], snippet?: TextPart[]}} NoteRow
  * @typedef {{uuid: string, result: 'imported'|'unchanged'|'updated'|'conflict'|'error',
  *   target: string, importedAt: string|null, importedBy: string|null, error: CmdError|null}} ImportView
  * @typedef {{uuid: string, patientName: string, patientUuid: string|null,
  *   patientExternalId: string|null, noteType: string|null, typeLabel: string, content: string,
  *   createdAt: string, updatedAt: string, status: Status, versions: number,
- *   lastImport: ImportView|null}} NoteView
+ *   lastImport: ImportView|null, contentParts?: TextPart[], changes?: ChangesView}} NoteView
  * @typedef {{typeLabel: string, content: string, updatedAt: string, replacedAt: string}} VersionView
  * @typedef {{uuid: string, name: string, externalId: string|null, noteCount: number}} PatientView
  * @typedef {{all: number, new: number, reviewed: number, imported: number, dismissed: number,
@@ -28,8 +31,11 @@
  *   problem: Problem|null}} StatusView
  * @typedef {{userCode: string, verificationUri: string,
  *   verificationUriComplete: string|null, expiresAt: string}} DeviceView
+ * @typedef {({method: 'device'} & DeviceView) | {method: 'browser', authorizeUrl: string}} SignInView
  * @typedef {{baseUrl: string, clientId: string, tokenUrl: string, deviceUrl: string,
- *   scopes: string[], intervalSecs: number, importTarget: string, mappingFile: string}} Settings
+ *   authorizeUrl: string, signInMethod: 'device'|'browser', scopes: string[],
+ *   intervalSecs: number, importTarget: string, mappingFile: string,
+ *   notifyNewNotes: boolean}} Settings
  * @typedef {{ok: boolean, message: string}} Check
  * @typedef {{askara: Check, target: Check|null}} ConnectionReport
  * @typedef {{reason: string}} NotesChanged
@@ -86,8 +92,11 @@ export const ipc = {
    * @returns {Promise<NoteRow[]>}
    */
   searchNotes: (q) => call('search_notes', q),
-  /** @param {string} uuid @returns {Promise<NoteView>} */
-  getNote: (uuid) => call('get_note', { uuid }),
+  /**
+   * A note; with the search text, its matches come marked in `contentParts`.
+   * @param {string} uuid @param {string|null} [query] @returns {Promise<NoteView>}
+   */
+  getNote: (uuid, query = null) => call('get_note', { uuid, query }),
   /** Earlier contents of a revised note, newest first. @param {string} uuid @returns {Promise<VersionView[]>} */
   noteVersions: (uuid) => call('note_versions', { uuid }),
   /** @returns {Promise<Counts>} */
@@ -101,7 +110,7 @@ export const ipc = {
   setStatus: (uuid, status) => call('set_status', { uuid, status }),
   /** @param {string} uuid @param {boolean} allowUpdate @returns {Promise<ImportView>} */
   importNote: (uuid, allowUpdate) => call('import_note', { uuid, allowUpdate }),
-  /** @returns {Promise<DeviceView>} */
+  /** Starts the configured sign-in. @returns {Promise<SignInView>} */
   signInStart: () => call('sign_in_start'),
   /** @returns {Promise<void>} */
   signInCancel: () => call('sign_in_cancel'),

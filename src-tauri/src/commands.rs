@@ -1,6 +1,6 @@
 //! Tauri commands: one-line adapters over [`Core`]. Errors reach the UI as `{code, message}`.
 
-use crate::core::{AppInfo, ConnectionReport, Core, DeviceView};
+use crate::core::{AppInfo, ConnectionReport, Core, SignInView};
 use crate::error::CmdError;
 use crate::settings::Settings;
 use crate::status::StatusView;
@@ -45,8 +45,8 @@ pub async fn search_notes(
 }
 
 #[tauri::command]
-pub async fn get_note(core: CoreState<'_>, uuid: String) -> Res<NoteView> {
-    core.get(&uuid).await
+pub async fn get_note(core: CoreState<'_>, uuid: String, query: Option<String>) -> Res<NoteView> {
+    core.get(&uuid, query.as_deref()).await
 }
 
 #[tauri::command]
@@ -79,7 +79,7 @@ pub async fn import_note(core: CoreState<'_>, uuid: String, allow_update: bool) 
 }
 
 #[tauri::command]
-pub async fn sign_in_start(core: CoreState<'_>) -> Res<DeviceView> {
+pub async fn sign_in_start(core: CoreState<'_>) -> Res<SignInView> {
     core.inner().sign_in_start().await
 }
 

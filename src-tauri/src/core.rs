@@ -3,9 +3,10 @@
 //! window. Logs and events never carry note content or patient names.
 
 use crate::error::CmdError;
+use crate::notify::{NewNotesNotifier, Notification};
 use crate::settings::Settings;
 use crate::status::{self, Problem, StatusView};
-use crate::views::{Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
+use crate::views::{self, Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
 use askara::{ApiClient, MemoryTokenStore, SystemClock, TokenStore};
 use import::{ImportContext, ImportTarget, TargetSpec};
 use inbox::sync::{Poller, SyncStatus};
@@ -22,6 +23,8 @@ pub trait Shell: Send + Sync + 'static {
     /// `notes-changed`, `sync-status`, `sign-in`, `import-result`.
     fn emit(&self, event: &str, payload: Value);
     fn set_title(&self, title: &str);
+    /// A desktop notification (counts only, never patient data).
+    fn notify(&self, n: &Notification);
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -107,6 +110,21 @@ struct PendingSignIn {
     task: JoinHandle<()>,
 }
 
+/// How long the browser sign-in waits for the redirect before giving up.
+const BROWSER_SIGN_IN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The sign-in that started: a code to show, or a browser page to finish it in.
+#[derive(Debug, Clone, Serialize)]
+#[serde(
+    tag = "method",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum SignInView {
+    Device(DeviceView),
+    Browser { authorize_url: String },
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
@@ -156,6 +174,7 @@ pub struct Core {
     first_sync_logged: Mutex<bool>,
     account: Mutex<Option<String>>,
     sign_in: Mutex<Option<PendingSignIn>>,
+    notifier: Mutex<NewNotesNotifier>,
     target: tokio::sync::Mutex<CachedTarget>,
     shell: Arc<dyn Shell>,
     actor: String,
@@ -222,6 +241,7 @@ impl Core {
             first_sync_logged: Mutex::new(false),
             account: Mutex::new(None),
             sign_in: Mutex::new(None),
+            notifier: Mutex::new(NewNotesNotifier::new(crate::notify::MIN_GAP)),
             target: tokio::sync::Mutex::new(None),
             shell,
             actor: os_user(),
@@ -319,6 +339,10 @@ impl Core {
                     && s.last_report
                         .as_ref()
                         .is_some_and(|r| r.new + r.revised > 0);
+                let arrived = match (&s.error_code, &s.last_report) {
+                    (None, Some(r)) => Some((r.new, r.revised)),
+                    _ => None,
+                };
                 *lock(&me.syncing) = false;
                 {
                     // A restarted poller starts from scratch: keep the last success we knew.
@@ -333,6 +357,9 @@ impl Core {
                 if changed {
                     me.notes_changed("sync").await;
                 }
+                if let Some((new, revised)) = arrived {
+                    me.notify_arrivals(new, revised);
+                }
                 if !*lock(&me.first_sync_logged) {
                     *lock(&me.first_sync_logged) = true;
                     tracing::info!(
@@ -344,6 +371,14 @@ impl Core {
         });
         *lock(&self.sync) = Some(SyncTask { poller, forwarder });
         Ok(())
+    }
+
+    fn notify_arrivals(&self, new: usize, revised: usize) {
+        let shown =
+            lock(&self.notifier).on_sync(new as u64, revised as u64, std::time::Instant::now());
+        if let Some(n) = shown.filter(|_| self.settings().notify_new_notes) {
+            self.shell.notify(&n);
+        }
     }
 
     pub fn stop_sync(&self) {
@@ -440,10 +475,50 @@ impl Core {
 
     /// Starts a device sign-in and waits for approval in the background; the outcome arrives
     /// as a `sign-in` event (`signed_in` or `failed` with `{code, message}`).
-    pub async fn sign_in_start(self: &Arc<Self>) -> Result<DeviceView, CmdError> {
+    /// Starts the configured sign-in: the device code (shown large by the UI), or the system
+    /// browser with PKCE and a loopback redirect. Either finishes in the background and
+    /// announces itself with a `sign-in` event.
+    pub async fn sign_in_start(self: &Arc<Self>) -> Result<SignInView, CmdError> {
         self.sign_in_cancel();
         let api = self.api()?;
         let auth = api.auth().clone();
+        if self.settings().sign_in_method == "browser" {
+            let loopback = crate::loopback::Loopback::bind().await.map_err(|e| {
+                CmdError::new(
+                    "io",
+                    format!("cannot listen on 127.0.0.1 for the sign-in: {e}"),
+                )
+            })?;
+            let session = auth.start_pkce(loopback.redirect.clone())?;
+            let url = session.authorize_url.to_string();
+            let finish = async move {
+                let cb = tokio::time::timeout(BROWSER_SIGN_IN_TIMEOUT, loopback.wait())
+                    .await
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| {
+                        CmdError::new(
+                            "sign_in_expired",
+                            "The browser sign-in was not completed in time: start it again",
+                        )
+                    })?;
+                match (cb.code, cb.error) {
+                    (Some(code), None) => {
+                        let state = cb.state.unwrap_or_default();
+                        auth.finish_pkce(session, &code, &state).await?;
+                        Ok(())
+                    }
+                    (_, error) => Err(CmdError::from(askara::ApiError::AccessDenied(match error
+                        .as_deref()
+                    {
+                        Some("access_denied") => "refused in the browser",
+                        _ => "not completed in the browser",
+                    }))),
+                }
+            };
+            self.finish_sign_in_in_background(url.clone(), finish);
+            return Ok(SignInView::Browser { authorize_url: url });
+        }
         let device = auth.start_device().await?;
         let view = DeviceView {
             user_code: device.user_code.clone(),
@@ -452,12 +527,29 @@ impl Core {
             expires_at: chrono::Utc::now()
                 + chrono::Duration::from_std(device.expires_in).unwrap_or_default(),
         };
+        let url = view
+            .verification_uri_complete
+            .clone()
+            .unwrap_or_else(|| view.verification_uri.clone());
+        self.finish_sign_in_in_background(url, async move {
+            auth.finish_device(&device).await?;
+            Ok(())
+        });
+        Ok(SignInView::Device(view))
+    }
+
+    fn finish_sign_in_in_background(
+        self: &Arc<Self>,
+        verification_url: String,
+        finish: impl std::future::Future<Output = Result<(), CmdError>> + Send + 'static,
+    ) {
         let me = Arc::clone(self);
         let task = tokio::spawn(async move {
-            let outcome = auth.finish_device(&device).await;
+            let outcome = finish.await;
             lock(&me.sign_in).take();
             match outcome {
-                Ok(_) => {
+                Ok(()) => {
+                    lock(&me.notifier).reset();
                     me.fetch_account().await;
                     if let Err(e) = me.start_sync() {
                         tracing::warn!(code = %e.code, "cannot start syncing after sign-in");
@@ -466,20 +558,15 @@ impl Core {
                     me.shell.emit("sign-in", json!({ "state": "signed_in" }));
                 }
                 Err(e) => {
-                    let e = CmdError::from(e);
                     me.shell
                         .emit("sign-in", json!({ "state": "failed", "error": e }));
                 }
             }
         });
         *lock(&self.sign_in) = Some(PendingSignIn {
-            verification_url: view
-                .verification_uri_complete
-                .clone()
-                .unwrap_or_else(|| view.verification_uri.clone()),
+            verification_url,
             task,
         });
-        Ok(view)
     }
 
     /// The verification page of the sign-in in progress (the UI cannot open arbitrary URLs).
@@ -502,6 +589,7 @@ impl Core {
         self.stop_sync();
         *lock(&self.last_sync) = SyncStatus::default();
         *lock(&self.account) = None;
+        lock(&self.notifier).reset();
         let api = self.api()?;
         let result = api.auth().sign_out().await;
         self.publish_status().await;
@@ -551,11 +639,13 @@ impl Core {
             .search(text, q)
             .await?
             .iter()
-            .map(NoteRow::from)
+            .map(|n| NoteRow::found(n, text))
             .collect())
     }
 
-    pub async fn get(&self, uuid: &str) -> Result<NoteView, CmdError> {
+    /// One note; with a search `query`, its matched words are marked, and a revised note says
+    /// what changed since the version that was imported (or the one before it).
+    pub async fn get(&self, uuid: &str, query: Option<&str>) -> Result<NoteView, CmdError> {
         let note = self
             .inbox
             .get(uuid)
@@ -563,9 +653,15 @@ impl Core {
             .ok_or_else(|| inbox::InboxError::NotFound {
                 uuid: uuid.to_string(),
             })?;
-        let versions = self.inbox.versions(uuid).await?.len();
+        let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
-        Ok(NoteView::new(note, versions, &audit))
+        let mut view = NoteView::new(note, versions.len(), &audit);
+        if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+            let parts = views::text_parts(&view.content, q);
+            view.content_parts = parts.iter().any(|p| p.hit).then_some(parts);
+        }
+        view.changes = views::changes(&view, &versions, &audit);
+        Ok(view)
     }
 
     /// Earlier contents of a revised note, newest first.
@@ -671,8 +767,10 @@ impl Core {
                                 | import::ImportResult::Updated
                         );
                         let at = o.imported_at.to_rfc3339();
+                        // The version's updatedAt lets a later revision show what changed since.
                         let detail = json!({"target": described, "result": result,
-                            "importedAt": at, "importedBy": o.imported_by, "error": null});
+                            "importedAt": at, "importedBy": o.imported_by, "error": null,
+                            "noteUpdatedAt": note.updated_at.to_rfc3339()});
                         let view = ImportView {
                             uuid: uuid.to_string(),
                             result,

@@ -4,6 +4,8 @@
 pub mod commands;
 pub mod core;
 pub mod error;
+pub mod loopback;
+pub mod notify;
 pub mod settings;
 pub mod status;
 pub mod views;
@@ -85,6 +87,20 @@ impl core::Shell for TauriShell {
             let _ = w.set_title(title);
         }
     }
+    fn notify(&self, n: &notify::Notification) {
+        use tauri_plugin_notification::NotificationExt;
+        // No notification daemon (a bare server, a locked session) is not an error for staff.
+        if let Err(e) = self
+            .0
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::debug!(error = %e, "notification not shown");
+        }
+    }
 }
 
 fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>, error::CmdError> {
@@ -142,6 +158,7 @@ pub fn run() {
     };
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .on_page_load(|_, payload| {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
                 tracing::info!(elapsed_ms = elapsed_ms() as u64, "page loaded");

@@ -16,12 +16,19 @@ pub struct Settings {
     pub token_url: String,
     /// Empty: `{baseUrl}/oauth2/device-code`.
     pub device_url: String,
+    /// Empty: Askara's (`https://app.askara.ai/authorize` for production).
+    pub authorize_url: String,
+    /// `device` (a code to enter on any device; Askara's recommendation for practice software)
+    /// or `browser` (authorization code with PKCE in the system browser, loopback redirect).
+    pub sign_in_method: String,
     pub scopes: Vec<String>,
     pub interval_secs: u64,
     /// `sqlite:/path/practice.db` or `postgres://user@host/db?sslmode=verify-full` (no password).
     pub import_target: String,
     /// A mapping TOML onto an existing practice table; empty: the default `askara_notes` table.
     pub mapping_file: String,
+    /// A desktop notification when notes arrive (how many, never whose).
+    pub notify_new_notes: bool,
 }
 
 impl Default for Settings {
@@ -31,10 +38,13 @@ impl Default for Settings {
             client_id: DEFAULT_CLIENT_ID.to_string(),
             token_url: String::new(),
             device_url: String::new(),
+            authorize_url: String::new(),
+            sign_in_method: "device".into(),
             scopes: vec![askara::config::DEFAULT_SCOPE.to_string()],
             interval_secs: 45,
             import_target: String::new(),
             mapping_file: String::new(),
+            notify_new_notes: true,
         }
     }
 }
@@ -87,6 +97,11 @@ impl Settings {
         if self.client_id.trim().is_empty() {
             return Err(CmdError::config("the client id is empty"));
         }
+        if !matches!(self.sign_in_method.as_str(), "device" | "browser") {
+            return Err(CmdError::config(
+                "the sign-in method must be `device` (a code) or `browser` (the system browser)",
+            ));
+        }
         if !(5..=3600).contains(&self.interval_secs) {
             return Err(CmdError::config(
                 "the polling interval must be between 5 and 3600 seconds (Askara recommends 30–60)",
@@ -112,6 +127,9 @@ impl Settings {
         }
         if !self.device_url.trim().is_empty() {
             cfg.device_url = parse(&self.device_url, "device URL")?;
+        }
+        if !self.authorize_url.trim().is_empty() {
+            cfg.authorize_url = parse(&self.authorize_url, "authorize URL")?;
         }
         let scopes: Vec<String> = self
             .scopes

@@ -14,6 +14,38 @@ pub struct NoteRow {
     pub type_label: String,
     pub created_at: DateTime<Utc>,
     pub status: String,
+    /// In search results: the patient name with the matched words marked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_parts: Option<Vec<TextPart>>,
+    /// In search results: the content around its first match, on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Vec<TextPart>>,
+}
+
+/// A run of text, marked when the search matched it. The UI sets it as text (never HTML).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TextPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// What changed in a revised note, word by word.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangesView {
+    /// `imported`: since the version that went into the practice database; `previous`: since
+    /// the version before (the note was never imported).
+    pub since: String,
+    /// When that earlier version was last updated in Askara.
+    pub since_updated_at: DateTime<Utc>,
+    pub parts: Vec<DiffPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffPart {
+    /// `same`, `added` or `removed`.
+    pub kind: &'static str,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +65,12 @@ pub struct NoteView {
     pub versions: usize,
     /// The latest import attempt, if any.
     pub last_import: Option<ImportView>,
+    /// With a search: the content with the matched words marked (absent when nothing matched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_parts: Option<Vec<TextPart>>,
+    /// For a note Askara revised: what changed since the imported (or previous) version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangesView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,8 +160,125 @@ impl From<&NoteRecord> for NoteRow {
             type_label: type_label(n.note_type.as_deref()),
             created_at: n.created_at,
             status: n.status.as_str().into(),
+            name_parts: None,
+            snippet: None,
         }
     }
+}
+
+impl NoteRow {
+    /// A search result: the name and a snippet of the content with the matches marked.
+    pub fn found(n: &NoteRecord, query: &str) -> Self {
+        let mut row = NoteRow::from(n);
+        row.name_parts = Some(text_parts(&row.patient_name, query));
+        row.snippet = snippet(&n.content, query);
+        row
+    }
+}
+
+/// `text` cut into runs, the words the search matched marked.
+pub fn text_parts(text: &str, query: &str) -> Vec<TextPart> {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for r in inbox::match_ranges(text, query) {
+        if r.start > at {
+            parts.push(TextPart {
+                text: text[at..r.start].to_string(),
+                hit: false,
+            });
+        }
+        parts.push(TextPart {
+            text: text[r.clone()].to_string(),
+            hit: true,
+        });
+        at = r.end;
+    }
+    if at < text.len() || parts.is_empty() {
+        parts.push(TextPart {
+            text: text[at..].to_string(),
+            hit: false,
+        });
+    }
+    parts
+}
+
+/// Characters of context kept before the first match and in all, in a snippet.
+const SNIPPET_BEFORE: usize = 40;
+const SNIPPET_LEN: usize = 140;
+
+/// The content around its first match, whitespace collapsed to single spaces, `…` where cut;
+/// `None` when the content has no match (the name matched).
+pub fn snippet(content: &str, query: &str) -> Option<Vec<TextPart>> {
+    let first = inbox::match_ranges(content, query).into_iter().next()?;
+    let start = content[..first.start]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_BEFORE - 1)
+        .map_or(0, |(i, _)| i);
+    let end = content[start..]
+        .char_indices()
+        .nth(SNIPPET_LEN)
+        .map_or(content.len(), |(i, _)| start + i);
+    let mut text = content[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if start > 0 {
+        text.insert(0, '…');
+    }
+    if end < content.len() {
+        text.push('…');
+    }
+    Some(text_parts(&text, query))
+}
+
+/// Word-level changes from `old` to `new`, as a reader wants them: each changed passage once
+/// as removed then added text, even where the two share a space between words.
+pub fn diff_parts(old: &str, new: &str) -> Vec<DiffPart> {
+    use similar::ChangeTag;
+    let diff = similar::TextDiff::from_words(old, new);
+    let ops: Vec<(ChangeTag, &str)> = diff
+        .iter_all_changes()
+        .map(|c| (c.tag(), c.value()))
+        .collect();
+    let changed = |i: usize| ops.get(i).is_some_and(|(t, _)| *t != ChangeTag::Equal);
+    let mut parts: Vec<DiffPart> = Vec::new();
+    let (mut removed, mut added) = (String::new(), String::new());
+    let flush = |parts: &mut Vec<DiffPart>, removed: &mut String, added: &mut String| {
+        for (kind, text) in [("removed", removed), ("added", added)] {
+            if !text.is_empty() {
+                parts.push(DiffPart {
+                    kind,
+                    text: std::mem::take(text),
+                });
+            }
+        }
+    };
+    for (i, (tag, text)) in ops.iter().enumerate() {
+        match tag {
+            ChangeTag::Delete => removed.push_str(text),
+            ChangeTag::Insert => added.push_str(text),
+            // A lone space inside a changed passage belongs to both sides of it.
+            ChangeTag::Equal
+                if text.trim().is_empty() && i > 0 && changed(i - 1) && changed(i + 1) =>
+            {
+                removed.push_str(text);
+                added.push_str(text);
+            }
+            ChangeTag::Equal => {
+                flush(&mut parts, &mut removed, &mut added);
+                match parts.last_mut() {
+                    Some(p) if p.kind == "same" => p.text.push_str(text),
+                    _ => parts.push(DiffPart {
+                        kind: "same",
+                        text: text.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+    flush(&mut parts, &mut removed, &mut added);
+    parts
 }
 
 impl NoteView {
@@ -145,8 +300,48 @@ impl NoteView {
             uuid: n.uuid,
             versions,
             last_import,
+            content_parts: None,
+            changes: None,
         }
     }
+}
+
+/// What changed in a revised note: since the version last committed to the practice database
+/// when the audit log says which one that was, else since the version before.
+pub fn changes(
+    view: &NoteView,
+    versions: &[inbox::NoteVersion],
+    audit: &[AuditEvent],
+) -> Option<ChangesView> {
+    let imported_at_version = audit
+        .iter()
+        .filter(|e| e.action == "import")
+        .find(|e| {
+            matches!(
+                e.detail.get("result").and_then(|r| r.as_str()),
+                Some("imported" | "unchanged" | "updated")
+            )
+        })
+        .and_then(|e| {
+            e.detail
+                .get("noteUpdatedAt")?
+                .as_str()?
+                .parse::<DateTime<Utc>>()
+                .ok()
+        });
+    let (since, base) = match imported_at_version {
+        Some(at) if at >= view.updated_at => return None,
+        Some(at) => match versions.iter().rev().find(|v| v.updated_at == at) {
+            Some(v) => ("imported", v),
+            None => ("previous", versions.last()?),
+        },
+        None => ("previous", versions.last()?),
+    };
+    Some(ChangesView {
+        since: since.into(),
+        since_updated_at: base.updated_at,
+        parts: diff_parts(&base.content, &view.content),
+    })
 }
 
 /// An import attempt as the audit log recorded it (see `Core::import_note`).
@@ -182,6 +377,93 @@ impl From<PatientSummary> for PatientView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(parts: &[TextPart]) -> (String, Vec<&str>) {
+        let text = parts.iter().map(|p| p.text.as_str()).collect();
+        let hits = parts
+            .iter()
+            .filter(|p| p.hit)
+            .map(|p| p.text.as_str())
+            .collect();
+        (text, hits)
+    }
+
+    #[test]
+    fn text_parts_keep_every_character_and_mark_matches() {
+        let name = "Åsa Ødegård-Lund";
+        let parts = text_parts(name, "odegard");
+        assert_eq!(plain(&parts), (name.to_string(), vec!["Ødegård"]));
+        assert_eq!(plain(&text_parts(name, "x")), (name.to_string(), vec![]));
+        assert_eq!(
+            text_parts("", "x"),
+            vec![TextPart {
+                text: String::new(),
+                hit: false
+            }]
+        );
+    }
+
+    #[test]
+    fn snippets_are_one_line_around_the_first_match() {
+        let long = format!(
+            "{}\n\nBP 120/80. Penicillin   allergy noted.\n{}",
+            "word ".repeat(40),
+            "tail ".repeat(60)
+        );
+        let s = snippet(&long, "penicil").expect("a match");
+        let (text, hits) = plain(&s);
+        assert_eq!(hits, vec!["Penicillin"]);
+        assert!(text.starts_with('…') && text.ends_with('…'), "{text}");
+        assert!(
+            text.contains("BP 120/80. Penicillin allergy noted. tail"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+        assert!(text.chars().count() <= SNIPPET_LEN + 2);
+        assert_eq!(
+            snippet("Short note.", "note").map(|s| plain(&s).0),
+            Some("Short note.".into())
+        );
+        assert_eq!(snippet("Short note.", "absent"), None);
+    }
+
+    #[test]
+    fn diff_marks_added_and_removed_words() {
+        let parts = diff_parts(
+            "Start amoxicillin 500 mg.\nReview in 2 weeks.",
+            "Start amoxicillin 250 mg.\nReview in 2 weeks.",
+        );
+        let changed: Vec<(&str, &str)> = parts
+            .iter()
+            .filter(|p| p.kind != "same")
+            .map(|p| (p.kind, p.text.as_str()))
+            .collect();
+        assert_eq!(changed, vec![("removed", "500"), ("added", "250")]);
+        let rebuilt_new: String = parts
+            .iter()
+            .filter(|p| p.kind != "removed")
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(rebuilt_new, "Start amoxicillin 250 mg.\nReview in 2 weeks.");
+        // A passage rewritten: once removed, once added, not interleaved word by word.
+        let parts = diff_parts("Knee pain.\nRest and ice.", "Knee pain.\nMRI booked.");
+        let changed: Vec<(&str, &str)> = parts
+            .iter()
+            .filter(|p| p.kind != "same")
+            .map(|p| (p.kind, p.text.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            vec![("removed", "Rest and ice."), ("added", "MRI booked.")]
+        );
+        let old: String = parts
+            .iter()
+            .filter(|p| p.kind != "added")
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(old, "Knee pain.\nRest and ice.");
+        assert!(diff_parts("same", "same").iter().all(|p| p.kind == "same"));
+    }
 
     #[test]
     fn type_labels_read_as_words() {

@@ -2,7 +2,8 @@
 //! through the same methods the commands call. Events and the window title are recorded.
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_desktop::core::{Core, Shell};
+use askara_inbox_desktop::core::{Core, Shell, SignInView};
+use askara_inbox_desktop::notify::Notification;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 struct Recorder {
     events: Mutex<Vec<(String, Value)>>,
     title: Mutex<String>,
+    notifications: Mutex<Vec<Notification>>,
 }
 
 impl Shell for Recorder {
@@ -21,11 +23,22 @@ impl Shell for Recorder {
     fn set_title(&self, title: &str) {
         *self.title.lock().unwrap_or_else(|e| e.into_inner()) = title.to_string();
     }
+    fn notify(&self, n: &Notification) {
+        let mut shown = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        shown.push(n.clone());
+    }
 }
 
 impl Recorder {
     fn title(&self) -> String {
         self.title.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn notifications(&self) -> Vec<Notification> {
+        self.notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn last(&self, event: &str) -> Option<Value> {
@@ -61,7 +74,9 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     assert!(!core.status_view().await.signed_in);
 
     // Device sign-in, approved by the simulator; syncing starts by itself.
-    let device = core.sign_in_start().await.unwrap();
+    let SignInView::Device(device) = core.sign_in_start().await.unwrap() else {
+        panic!("the device code is the default sign-in")
+    };
     assert!(!device.user_code.is_empty());
     assert!(core
         .verification_url()
@@ -93,6 +108,24 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     assert!(page.windows(2).all(|w| w[0].created_at >= w[1].created_at));
     assert!(page[9].created_at >= next[0].created_at);
 
+    // The catch-up at sign-in is not notified; a note arriving later is, without whose it is.
+    assert!(shell.notifications().is_empty());
+    let sim = &core.demo().unwrap().sim;
+    let arrived = sim.add_generated(1, 77);
+    let patient_of_new = sim.note(&arrived[0]).unwrap()["patient"]["lastName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    core.sync_now().await.unwrap();
+    eventually("the notification", || async {
+        !shell.notifications().is_empty()
+    })
+    .await;
+    let shown = shell.notifications();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].title, "1 new note");
+    assert!(!format!("{:?}", shown[0]).contains(&patient_of_new));
+
     // Accent- and case-insensitive search, and the patient view.
     let hits = core.search("ODEGARD", None, None, 50).await.unwrap();
     assert!(!hits.is_empty());
@@ -100,9 +133,37 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
         hits.iter().all(|h| h.patient_name.contains("Ødegård")),
         "{hits:?}"
     );
+    // Search results come with the matched words marked (the UI shows them as <mark>s).
+    for h in &hits {
+        let marked: Vec<&str> = h
+            .name_parts
+            .iter()
+            .flatten()
+            .filter(|p| p.hit)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(marked, ["Ødegård"], "{h:?}");
+    }
+    let opened = core.get(&hits[0].uuid, Some("odegard")).await.unwrap();
+    assert!(
+        opened.content_parts.is_none()
+            || opened.content_parts.as_ref().unwrap().iter().any(|p| p.hit)
+    );
+    assert!(core
+        .get(&hits[0].uuid, None)
+        .await
+        .unwrap()
+        .content_parts
+        .is_none());
     let patient = hits[0].patient_uuid.clone().unwrap();
-    let theirs = core.list(None, Some(patient), 0, 100).await.unwrap();
-    assert_eq!(theirs.len(), hits.len());
+    let theirs = core
+        .list(None, Some(patient.clone()), 0, 100)
+        .await
+        .unwrap();
+    let hits_of_patient = hits
+        .iter()
+        .filter(|h| h.patient_uuid.as_deref() == Some(&patient));
+    assert_eq!(theirs.len(), hits_of_patient.count());
 
     // Review, import (idempotent), with the audit shown on the note.
     let uuid = page[0].uuid.clone();
@@ -112,7 +173,7 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     let again = core.import_note(&uuid, false).await.unwrap();
     assert_eq!(again.result, "unchanged");
     assert_eq!(again.imported_by, first.imported_by);
-    let note = core.get(&uuid).await.unwrap();
+    let note = core.get(&uuid, None).await.unwrap();
     assert_eq!(note.status, "imported");
     assert_eq!(note.last_import.unwrap().result, "unchanged");
     assert!(shell.last("import-result").is_some());
@@ -122,18 +183,21 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     let before = core.set_status(&other, "dismissed").await.unwrap();
     assert_eq!(core.counts().await.unwrap().dismissed, 1);
     core.set_status(&other, &before).await.unwrap();
-    assert_eq!(core.get(&other).await.unwrap().status, "new");
+    assert_eq!(core.get(&other, None).await.unwrap().status, "new");
     // An imported note cannot be dismissed; the error is {code, message}.
     let e = core.set_status(&uuid, "dismissed").await.unwrap_err();
     assert_eq!(e.code, "invalid_transition");
 
     // Askara revises a note: it becomes `revised`, the earlier content kept for the pane.
     let revised = page[2].uuid.clone();
+    let imported_before = core.get(&uuid, None).await.unwrap().content;
     assert!(core
         .demo()
         .unwrap()
         .sim
         .revise_note(&revised, "Revised content\nline two"));
+    let amended = format!("{imported_before}\nAddendum: allergy to penicillin.");
+    assert!(core.demo().unwrap().sim.revise_note(&uuid, &amended));
     // The revision pass runs every 5 minutes; make it due now.
     core.inbox()
         .set_sync_state(vec![(
@@ -144,10 +208,10 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
         .unwrap();
     core.sync_now().await.unwrap();
     eventually("the revision", || async {
-        core.get(&revised).await.unwrap().status == "revised"
+        core.get(&revised, None).await.unwrap().status == "revised"
     })
     .await;
-    let note = core.get(&revised).await.unwrap();
+    let note = core.get(&revised, None).await.unwrap();
     assert_eq!(
         (note.content.as_str(), note.versions),
         ("Revised content\nline two", 1)
@@ -155,7 +219,36 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     let earlier = core.versions(&revised).await.unwrap();
     assert_eq!(earlier.len(), 1);
     assert_ne!(earlier[0].content, note.content);
-    assert_eq!(core.counts().await.unwrap().revised, 1);
+    // Never imported: the changes are since the previous version.
+    let changes = note.changes.expect("changes of a revised note");
+    assert_eq!(changes.since, "previous");
+    let added: String = changes
+        .parts
+        .iter()
+        .filter(|p| p.kind == "added")
+        .map(|p| p.text.as_str())
+        .collect();
+    assert!(added.contains("Revised"), "{added:?}");
+    // The imported note, revised: the changes are since the imported version, word by word.
+    eventually("the imported note's revision", || async {
+        core.get(&uuid, None).await.unwrap().status == "revised"
+    })
+    .await;
+    let changes = core
+        .get(&uuid, None)
+        .await
+        .unwrap()
+        .changes
+        .expect("changes");
+    assert_eq!(changes.since, "imported");
+    let kinds: Vec<(&str, &str)> = changes
+        .parts
+        .iter()
+        .filter(|p| p.kind != "same")
+        .map(|p| (p.kind, p.text.as_str()))
+        .collect();
+    assert_eq!(kinds, [("added", "\nAddendum: allergy to penicillin.")]);
+    assert_eq!(core.counts().await.unwrap().revised, 2);
 
     // A 429, then a revoked sign-in, in the status strip.
     let faults = core.demo().unwrap().sim.faults();
@@ -205,7 +298,7 @@ async fn errors_reach_the_ui_as_code_and_message() {
     let dir = tempfile::tempdir().unwrap();
     let core = Core::open(dir.path().to_path_buf(), Arc::new(Recorder::default())).unwrap();
     assert!(core.info().first_run);
-    let e = core.get("no-such-note").await.unwrap_err();
+    let e = core.get("no-such-note", None).await.unwrap_err();
     assert_eq!(e.code, "not_found");
     let e = core.set_status("x", "bogus").await.unwrap_err();
     assert_eq!(e.code, "invalid_input");
@@ -216,4 +309,79 @@ async fn errors_reach_the_ui_as_code_and_message() {
     s.interval_secs = 2;
     let e = core.save_settings(s, None).await.unwrap_err();
     assert_eq!(e.code, "config");
+}
+
+/// The system browser's part of a PKCE sign-in: follows Askara's redirect to the loopback.
+async fn browse(url: &str) -> (u16, String) {
+    let resp = reqwest::get(url).await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sign_in_with_pkce_through_a_loopback_redirect() {
+    let shell = Arc::new(Recorder::default());
+    let core = Core::open_demo(Duration::from_secs(3600), 5, shell.clone())
+        .await
+        .unwrap();
+    core.start().await;
+    let mut settings = core.settings();
+    settings.sign_in_method = "browser".into();
+    core.save_settings(settings, None).await.unwrap();
+
+    // Refused in the browser: the loopback hears it, the UI is told in words.
+    let SignInView::Browser { authorize_url } = core.sign_in_start().await.unwrap() else {
+        panic!("the browser sign-in was configured")
+    };
+    let url = url::Url::parse(&authorize_url).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(core.verification_url().unwrap(), authorize_url);
+    let redirect = url::Url::parse(&q["redirect_uri"]).unwrap();
+    assert_eq!(
+        (redirect.scheme(), redirect.host_str()),
+        ("http", Some("127.0.0.1"))
+    );
+    let denied = format!("{redirect}?error=access_denied&state={}", q["state"]);
+    let (status, page) = browse(&denied).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("not completed"), "{page}");
+    eventually("the refusal", || async {
+        shell
+            .last("sign-in")
+            .is_some_and(|p| p["state"] == "failed" && p["error"]["code"] == "access_denied")
+    })
+    .await;
+    assert!(!core.status_view().await.signed_in);
+
+    // Approved: Askara redirects to the loopback with a code; the app redeems it with its
+    // verifier, keeps the tokens and starts syncing.
+    let SignInView::Browser { authorize_url } = core.sign_in_start().await.unwrap() else {
+        panic!("the browser sign-in was configured")
+    };
+    let (status, page) = browse(&authorize_url).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("You are signed in"), "{page}");
+    eventually("the sign-in", || async {
+        shell
+            .last("sign-in")
+            .is_some_and(|p| p["state"] == "signed_in")
+    })
+    .await;
+    eventually("the first sync", || async {
+        core.counts().await.unwrap().all == 5
+    })
+    .await;
+    assert!(core.status_view().await.signed_in);
+    // The redirect listener is gone once used.
+    let url = url::Url::parse(&authorize_url).unwrap();
+    let redirect = url
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(reqwest::get(format!("{redirect}?code=replayed"))
+        .await
+        .is_err());
+    core.shutdown().await;
 }

@@ -9,6 +9,7 @@ struct Quiet;
 impl Shell for Quiet {
     fn emit(&self, _: &str, _: serde_json::Value) {}
     fn set_title(&self, _: &str) {}
+    fn notify(&self, _: &askara_inbox_desktop::notify::Notification) {}
 }
 
 #[tokio::test]

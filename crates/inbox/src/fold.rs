@@ -83,6 +83,47 @@ pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Byte ranges of the words in `text` that the search `query` matched, as the index matches
+/// them: folded (so `odegard` marks `Ødegård`), whole words for every term but the last,
+/// which is a prefix (search as you type). Ranges are in order and never overlap.
+pub fn match_ranges(text: &str, query: &str) -> Vec<std::ops::Range<usize>> {
+    let terms = search_terms(query);
+    let Some((last, rest)) = terms.split_last() else {
+        return Vec::new();
+    };
+    // A term like `o'brien` is two index tokens; all but the very last one match whole words.
+    let mut exact: Vec<&str> = rest.iter().flat_map(|t| tokens(t)).collect();
+    let mut last_tokens: Vec<&str> = tokens(last).collect();
+    let Some(prefix) = last_tokens.pop() else {
+        return Vec::new();
+    };
+    exact.append(&mut last_tokens);
+    let matches = |word: &str| {
+        let folded = fold(word);
+        let hit = tokens(&folded).any(|t| t.starts_with(prefix) || exact.contains(&t));
+        hit
+    };
+    let mut out = Vec::new();
+    let mut start = None;
+    let is_word = |c: char| c.is_alphanumeric() || is_combining_mark(c);
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (start, is_word(c) && i < text.len()) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                if matches(&text[s..i]) {
+                    out.push(s..i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The token that stands for a patient in the FTS `pt` column, or `None` if the uuid has no
 /// letters or digits (then filtering by patient uses the notes table alone).
 pub(crate) fn patient_token(uuid: &str) -> Option<String> {
@@ -106,6 +147,33 @@ mod tests {
         );
         assert_eq!(fold("STRAẞE"), "strasse");
         assert_eq!(fold("ﬁle İstanbul"), "file istanbul");
+    }
+
+    #[test]
+    fn match_ranges_mark_folded_words_and_a_prefix_for_the_last_term() {
+        let text = "Pt. Ødegård (ODEGARD) seen; odegardsen, Anna Annabel.";
+        let words = |q: &str| -> Vec<&str> {
+            match_ranges(text, q)
+                .into_iter()
+                .map(|r| &text[r])
+                .collect()
+        };
+        assert_eq!(words("odegard"), ["Ødegård", "ODEGARD", "odegardsen"]);
+        // Earlier terms match whole words only; the last one is a prefix.
+        assert_eq!(
+            words("odegard ann"),
+            ["Ødegård", "ODEGARD", "Anna", "Annabel"]
+        );
+        assert_eq!(
+            words("anna odeg"),
+            ["Ødegård", "ODEGARD", "odegardsen", "Anna"]
+        );
+        assert_eq!(words("  \" ( "), Vec::<&str>::new());
+        assert_eq!(words("zzz"), Vec::<&str>::new());
+        // Decomposed accents stay inside the word they belong to.
+        let nfd = "Zoe\u{308} left";
+        let r = match_ranges(nfd, "zoe");
+        assert_eq!(r, vec![0..5]);
     }
 
     #[test]

@@ -281,6 +281,19 @@ async fn the_desktop_app_end_to_end() {
     )
     .unwrap();
 
+    // Desktop notifications go over the session bus to org.freedesktop.Notifications; a bus
+    // monitor sees each Notify call (and its text) whether or not a notification daemon runs.
+    let notify_log = tmp.path().join("notifications.txt");
+    let mut monitor = Command::new("dbus-monitor")
+        .args([
+            "--session",
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+        ])
+        .stdout(std::fs::File::create(&notify_log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor (Debian package dbus) to watch notifications");
+
     let driver = Driver::start(&paths, tmp.path(), &data_dir);
     let c = driver.session(&paths.app, &[]).await;
 
@@ -320,7 +333,7 @@ async fn the_desktop_app_end_to_end() {
         return document.elementFromPoint(r.left + 120, r.top + 100)?.closest('.row')?.dataset.uuid ?? null; })()";
     let before_under = js(&c, under).await;
     assert!(before_under.is_string(), "{before_under}");
-    sim.add_generated_at(2, 99, chrono::Utc::now());
+    let arrived = sim.add_generated_at(2, 99, chrono::Utc::now());
     wait_js(
         &c,
         "two more notes",
@@ -344,6 +357,30 @@ async fn the_desktop_app_end_to_end() {
         before_under,
         "the row under the pointer moved"
     );
+    // One desktop notification for them (the catch-up at sign-in had none), saying how many
+    // and never whose.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let notified = loop {
+        let text = std::fs::read_to_string(&notify_log).unwrap_or_default();
+        if text.contains("2 new notes") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(notified.matches("member=Notify").count(), 1, "{notified}");
+    assert!(notified.contains("string \"2 new notes\""), "{notified}");
+    for uuid in &arrived {
+        let p = &sim.note(uuid).unwrap()["patient"];
+        for k in ["firstName", "lastName"] {
+            let name = p[k].as_str().unwrap_or("no name in this synthetic note");
+            assert!(
+                !notified.contains(name),
+                "{k} in a notification: {notified}"
+            );
+        }
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
     assert_eq!(js(&c, "window.__marker").await, json!("still here"));
     let title = js(&c, "document.title").await;
     assert!(title.as_str().unwrap().starts_with("(44 new)"), "{title}");
@@ -352,6 +389,19 @@ async fn the_desktop_app_end_to_end() {
     open_note(&c, "odegard", "e2e-odegard").await;
     assert_eq!(
         js(&c, &text_of("note-patient")).await,
+        json!("Ødegård, Bjørn")
+    );
+    // The match is highlighted in the result (built from nodes, the name still whole).
+    assert_eq!(
+        js(&c, "[...document.querySelectorAll(\".row[data-uuid='e2e-odegard'] .name mark\")].map(m => m.textContent)").await,
+        json!(["Ødegård"])
+    );
+    assert_eq!(
+        js(
+            &c,
+            "document.querySelector(\".row[data-uuid='e2e-odegard'] .name\").textContent"
+        )
+        .await,
         json!("Ødegård, Bjørn")
     );
     assert_eq!(
@@ -534,9 +584,59 @@ async fn the_desktop_app_end_to_end() {
         js(&c, &text_of("note-content")).await,
         json!("Knee pain after skiing.\nMRI booked.")
     );
+    // What Askara changed, word by word: removed struck through, added underlined.
+    assert_eq!(
+        js(
+            &c,
+            "[...document.querySelectorAll('#changes-text del')].map(e => e.textContent).join('|')"
+        )
+        .await,
+        json!("Rest and ice.")
+    );
+    assert_eq!(
+        js(
+            &c,
+            "[...document.querySelectorAll('#changes-text ins')].map(e => e.textContent).join('|')"
+        )
+        .await,
+        json!("MRI booked.")
+    );
+    assert!(js(&c, &text_of("changes-title"))
+        .await
+        .as_str()
+        .unwrap()
+        .contains("previous version"));
     click(&c, "#btn-versions").await;
     wait_js(&c, "the earlier version", "document.querySelector('#versions .content')?.textContent === 'Knee pain after skiing.\\nRest and ice.'").await;
     shot(&c, &paths, "045-revised").await;
+    // A word of the content: marked in the result's snippet and in the note.
+    open_note(&c, "SKIING", "e2e-odegard").await;
+    wait_js(
+        &c,
+        "the marked content",
+        "document.querySelector('#note-content mark')",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &c,
+            "[...document.querySelectorAll('#note-content mark')].map(m => m.textContent)"
+        )
+        .await,
+        json!(["skiing"])
+    );
+    assert_eq!(
+        js(&c, &text_of("note-content")).await,
+        json!("Knee pain after skiing.\nMRI booked.")
+    );
+    assert_eq!(
+        js(
+            &c,
+            "document.querySelector(\".row[data-uuid='e2e-odegard'] .type mark\")?.textContent"
+        )
+        .await,
+        json!("skiing")
+    );
     let esc: char = fantoccini::key::Key::Escape.into();
     c.find(Locator::Id("search"))
         .await
