@@ -13,6 +13,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== UI unit tests (Vitest) and JSDoc type-check"
+./scripts/ui-test.sh
 echo "== cargo build (binaries the tests run, the desktop app included)"
 cargo build --workspace --locked --bins
 echo "== cargo test (under a private D-Bus session with an unlocked gnome-keyring, and Xvfb)"

@@ -212,7 +212,11 @@ export class VirtualList {
       this.fetching = true;
       this.ensure([first, last]).then((loaded) => {
         this.fetching = false;
-        if (loaded && gen === this.generation) this.render();
+        if (gen !== this.generation) return;
+        // Scrolled elsewhere while this fetch ran (and it may have failed): fetch what is in
+        // view now. The range check stops this from looping.
+        const [f, l] = this.visibleRange();
+        if (loaded || f !== first || l !== last) this.render();
       });
     }
   }
