@@ -96,6 +96,8 @@ async function reloadList(reason = 'filter') {
   const src = source();
   const arrived = reason === 'sync';
   await list.setSource(src, { keepPosition: arrived, pageSize: PAGE });
+  // Which search the rows are for (typing runs several); tests wait on it.
+  $('list').dataset.query = state.search.trim();
   const pill = $('new-pill');
   if (arrived && list.shifted > 0) {
     pill.textContent = `↑ ${list.shifted} new`;
@@ -591,15 +593,31 @@ function onKey(e) {
   }
 }
 
-let searchTimer = 0;
-function onSearchInput() {
-  clearTimeout(searchTimer);
-  searchTimer = window.setTimeout(async () => {
-    state.search = $('search').value;
-    if (state.search.trim()) state.patient = null;
-    await Promise.all([reloadList(), refreshPatients()]);
-    await reloadNote();
-  }, 120);
+// Search as you type without a debounce delay: the first keystroke searches at once, and the
+// keystrokes typed while a search runs are folded into one more search for the latest text.
+let searching = false;
+let searchAgain = false;
+async function onSearchInput() {
+  if (searching) {
+    searchAgain = true;
+    return;
+  }
+  searching = true;
+  try {
+    for (;;) {
+      searchAgain = false;
+      state.search = $('search').value;
+      if (state.search.trim()) state.patient = null;
+      await Promise.all([reloadList(), refreshPatients()]);
+      if (searchAgain) continue;
+      await reloadNote();
+      if (!searchAgain) break;
+    }
+  } catch (e) {
+    showError(/** @type {CmdError} */ (e));
+  } finally {
+    searching = false;
+  }
 }
 
 // ------------------------------------------------------------------------------------------
