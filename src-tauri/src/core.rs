@@ -95,7 +95,12 @@ impl Drop for Demo {
 struct SyncTask {
     poller: JoinHandle<()>,
     forwarder: JoinHandle<()>,
+    /// Asks the poller to stop after the poll in progress (see [`Core::shutdown`]).
+    stop: watch::Sender<bool>,
 }
+
+/// How long quitting waits for a poll or an import in progress to finish.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Drop for SyncTask {
     fn drop(&mut self) {
@@ -175,6 +180,8 @@ pub struct Core {
     account: Mutex<Option<String>>,
     sign_in: Mutex<Option<PendingSignIn>>,
     notifier: Mutex<NewNotesNotifier>,
+    /// Held (shared) by every import in progress; quitting takes it exclusively to wait.
+    imports: tokio::sync::RwLock<()>,
     target: tokio::sync::Mutex<CachedTarget>,
     shell: Arc<dyn Shell>,
     actor: String,
@@ -242,6 +249,7 @@ impl Core {
             account: Mutex::new(None),
             sign_in: Mutex::new(None),
             notifier: Mutex::new(NewNotesNotifier::new(crate::notify::MIN_GAP)),
+            imports: tokio::sync::RwLock::new(()),
             target: tokio::sync::Mutex::new(None),
             shell,
             actor: os_user(),
@@ -326,8 +334,6 @@ impl Core {
         let (status_tx, mut status_rx) = watch::channel(SyncStatus::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let poller = tokio::spawn(async move {
-            // Keeps the stop channel open for as long as the poller runs.
-            let _stop = stop_tx;
             poller.run(status_tx, stop_rx).await;
         });
         *lock(&self.syncing) = true;
@@ -369,7 +375,11 @@ impl Core {
                 }
             }
         });
-        *lock(&self.sync) = Some(SyncTask { poller, forwarder });
+        *lock(&self.sync) = Some(SyncTask {
+            poller,
+            forwarder,
+            stop: stop_tx,
+        });
         Ok(())
     }
 
@@ -725,6 +735,7 @@ impl Core {
         uuid: &str,
         allow_update: bool,
     ) -> Result<ImportView, CmdError> {
+        let _in_flight = self.imports.read().await;
         let note = self
             .inbox
             .get(uuid)
@@ -911,8 +922,9 @@ impl Core {
 
     /// On exit: a demo's sign-in is removed from the keyring (its simulator is gone) and its
     /// temp folder deleted (the process exits without running destructors).
+    /// Quitting: [`Core::drain`], then the demo's sign-in and folder are removed.
     pub async fn shutdown(&self) {
-        self.stop_sync();
+        self.drain().await;
         if let Some(demo) = &self.demo {
             if let Ok(api) = self.api() {
                 let _ = api.auth().sign_out().await;
@@ -921,6 +933,29 @@ impl Core {
                 tracing::warn!(error = %e, "cannot remove the demo folder");
             }
         }
+    }
+
+    /// Stops syncing, but lets a poll in progress commit and imports in progress finish (up
+    /// to [`DRAIN_TIMEOUT`]): closing the window loses nothing.
+    pub async fn drain(&self) {
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        let task = lock(&self.sync).take();
+        if let Some(mut task) = task {
+            let _ = task.stop.send(true);
+            if tokio::time::timeout_at(deadline, &mut task.poller)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a poll was still running when the app quit; it was stopped");
+            }
+        }
+        if tokio::time::timeout_at(deadline, self.imports.write())
+            .await
+            .is_err()
+        {
+            tracing::warn!("an import was still running when the app quit");
+        }
+        self.stop_sync();
     }
 }
 

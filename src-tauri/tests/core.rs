@@ -385,3 +385,36 @@ async fn browser_sign_in_with_pkce_through_a_loopback_redirect() {
         .is_err());
     core.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_lets_the_poll_in_progress_commit() {
+    let shell = Arc::new(Recorder::default());
+    let core = Core::open_demo(Duration::from_secs(3600), 5, shell.clone())
+        .await
+        .unwrap();
+    core.start().await;
+    core.sign_in_start().await.unwrap();
+    eventually("the first sync", || async {
+        core.counts().await.unwrap().all == 5
+    })
+    .await;
+    let sim = core.demo().unwrap().sim.clone();
+    sim.add_generated(3, 8);
+    sim.clear_requests();
+    sim.faults().slow_next(1, Duration::from_millis(1500));
+    core.sync_now().await.unwrap();
+    eventually("the slow poll to be in flight", || async {
+        sim.requests().iter().any(|r| r.path == "/notes")
+    })
+    .await;
+    let t = Instant::now();
+    core.drain().await;
+    // The app waited for the poll rather than cutting it off: its notes are in.
+    assert_eq!(core.counts().await.unwrap().all, 8);
+    assert!(t.elapsed() < askara_inbox_desktop::core::DRAIN_TIMEOUT);
+    // And nothing polls any more.
+    sim.clear_requests();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sim.requests().is_empty());
+    core.shutdown().await;
+}
