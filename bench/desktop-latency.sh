@@ -14,9 +14,12 @@ cargo bench --locked -p askara-inbox-e2e --bench desktop --no-run
 export ASKARA_DESKTOP_BIN="$CARGO_TARGET_DIR/release/askara-inbox-desktop"
 keyring_dir=$(mktemp -d); trap 'rm -rf "$keyring_dir"' EXIT
 out=$(mktemp)
+# The run's progress and any failure, kept for reading afterwards.
+export BENCH_LOG="${BENCH_LOG:-$CARGO_TARGET_DIR/desktop-latency.log}"
+echo "progress and errors: $BENCH_LOG"
 XDG_DATA_HOME="$keyring_dir" dbus-run-session -- xvfb-run -a -s '-screen 0 1280x800x24' sh -c '
   echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-  exec cargo bench --locked -p askara-inbox-e2e --bench desktop 2>/dev/null
+  exec cargo bench --locked -p askara-inbox-e2e --bench desktop 2>"$BENCH_LOG"
 ' | tee "$out"
 {
   echo "# Desktop latencies ($(date -u +%Y-%m-%d), $(nproc) cores, Xvfb, release build)"

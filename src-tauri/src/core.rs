@@ -638,6 +638,7 @@ impl Core {
         patient: Option<String>,
         limit: usize,
     ) -> Result<Vec<NoteRow>, CmdError> {
+        let matcher = inbox::Matcher::new(text);
         let q = SearchQuery {
             status: parse_status(status)?,
             patient_uuid: patient,
@@ -649,7 +650,10 @@ impl Core {
             .search(text, q)
             .await?
             .iter()
-            .map(|n| NoteRow::found(n, text))
+            .map(|n| match &matcher {
+                Some(m) => NoteRow::found(n, m),
+                None => NoteRow::from(n),
+            })
             .collect())
     }
 
@@ -666,8 +670,8 @@ impl Core {
         let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
         let mut view = NoteView::new(note, versions.len(), &audit);
-        if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
-            let parts = views::text_parts(&view.content, q);
+        if let Some(m) = query.and_then(inbox::Matcher::new) {
+            let parts = views::text_parts(&view.content, &m);
             view.content_parts = parts.iter().any(|p| p.hit).then_some(parts);
         }
         view.changes = views::changes(&view, &versions, &audit);

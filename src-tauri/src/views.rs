@@ -168,19 +168,19 @@ impl From<&NoteRecord> for NoteRow {
 
 impl NoteRow {
     /// A search result: the name and a snippet of the content with the matches marked.
-    pub fn found(n: &NoteRecord, query: &str) -> Self {
+    pub fn found(n: &NoteRecord, matcher: &inbox::Matcher) -> Self {
         let mut row = NoteRow::from(n);
-        row.name_parts = Some(text_parts(&row.patient_name, query));
-        row.snippet = snippet(&n.content, query);
+        row.name_parts = Some(text_parts(&row.patient_name, matcher));
+        row.snippet = snippet(&n.content, matcher);
         row
     }
 }
 
 /// `text` cut into runs, the words the search matched marked.
-pub fn text_parts(text: &str, query: &str) -> Vec<TextPart> {
+pub fn text_parts(text: &str, matcher: &inbox::Matcher) -> Vec<TextPart> {
     let mut parts = Vec::new();
     let mut at = 0;
-    for r in inbox::match_ranges(text, query) {
+    for r in matcher.ranges(text) {
         if r.start > at {
             parts.push(TextPart {
                 text: text[at..r.start].to_string(),
@@ -208,8 +208,8 @@ const SNIPPET_LEN: usize = 140;
 
 /// The content around its first match, whitespace collapsed to single spaces, `…` where cut;
 /// `None` when the content has no match (the name matched).
-pub fn snippet(content: &str, query: &str) -> Option<Vec<TextPart>> {
-    let first = inbox::match_ranges(content, query).into_iter().next()?;
+pub fn snippet(content: &str, matcher: &inbox::Matcher) -> Option<Vec<TextPart>> {
+    let first = matcher.ranges(content).next()?;
     let start = content[..first.start]
         .char_indices()
         .rev()
@@ -229,7 +229,7 @@ pub fn snippet(content: &str, query: &str) -> Option<Vec<TextPart>> {
     if end < content.len() {
         text.push('…');
     }
-    Some(text_parts(&text, query))
+    Some(text_parts(&text, matcher))
 }
 
 /// Word-level changes from `old` to `new`, as a reader wants them: each changed passage once
@@ -378,6 +378,10 @@ impl From<PatientSummary> for PatientView {
 mod tests {
     use super::*;
 
+    fn m(query: &str) -> inbox::Matcher {
+        inbox::Matcher::new(query).expect("a searchable query")
+    }
+
     fn plain(parts: &[TextPart]) -> (String, Vec<&str>) {
         let text = parts.iter().map(|p| p.text.as_str()).collect();
         let hits = parts
@@ -391,11 +395,14 @@ mod tests {
     #[test]
     fn text_parts_keep_every_character_and_mark_matches() {
         let name = "Åsa Ødegård-Lund";
-        let parts = text_parts(name, "odegard");
+        let parts = text_parts(name, &m("odegard"));
         assert_eq!(plain(&parts), (name.to_string(), vec!["Ødegård"]));
-        assert_eq!(plain(&text_parts(name, "x")), (name.to_string(), vec![]));
         assert_eq!(
-            text_parts("", "x"),
+            plain(&text_parts(name, &m("x"))),
+            (name.to_string(), vec![])
+        );
+        assert_eq!(
+            text_parts("", &m("x")),
             vec![TextPart {
                 text: String::new(),
                 hit: false
@@ -410,7 +417,7 @@ mod tests {
             "word ".repeat(40),
             "tail ".repeat(60)
         );
-        let s = snippet(&long, "penicil").expect("a match");
+        let s = snippet(&long, &m("penicil")).expect("a match");
         let (text, hits) = plain(&s);
         assert_eq!(hits, vec!["Penicillin"]);
         assert!(text.starts_with('…') && text.ends_with('…'), "{text}");
@@ -421,10 +428,10 @@ mod tests {
         assert!(!text.contains('\n'));
         assert!(text.chars().count() <= SNIPPET_LEN + 2);
         assert_eq!(
-            snippet("Short note.", "note").map(|s| plain(&s).0),
+            snippet("Short note.", &m("note")).map(|s| plain(&s).0),
             Some("Short note.".into())
         );
-        assert_eq!(snippet("Short note.", "absent"), None);
+        assert_eq!(snippet("Short note.", &m("absent")), None);
     }
 
     #[test]

@@ -83,45 +83,70 @@ pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Byte ranges of the words in `text` that the search `query` matched, as the index matches
-/// them: folded (so `odegard` marks `Ødegård`), whole words for every term but the last,
-/// which is a prefix (search as you type). Ranges are in order and never overlap.
-pub fn match_ranges(text: &str, query: &str) -> Vec<std::ops::Range<usize>> {
-    let terms = search_terms(query);
-    let Some((last, rest)) = terms.split_last() else {
-        return Vec::new();
-    };
-    // A term like `o'brien` is two index tokens; all but the very last one match whole words.
-    let mut exact: Vec<&str> = rest.iter().flat_map(|t| tokens(t)).collect();
-    let mut last_tokens: Vec<&str> = tokens(last).collect();
-    let Some(prefix) = last_tokens.pop() else {
-        return Vec::new();
-    };
-    exact.append(&mut last_tokens);
-    let matches = |word: &str| {
-        let folded = fold(word);
-        let hit = tokens(&folded).any(|t| t.starts_with(prefix) || exact.contains(&t));
-        hit
-    };
-    let mut out = Vec::new();
-    let mut start = None;
-    let is_word = |c: char| c.is_alphanumeric() || is_combining_mark(c);
-    for (i, c) in text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')))
-    {
-        match (start, is_word(c) && i < text.len()) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                if matches(&text[s..i]) {
-                    out.push(s..i);
-                }
-                start = None;
-            }
-            _ => {}
-        }
+/// Finds the words a search matched, as the index matches them: folded (so `odegard` marks
+/// `Ødegård`), whole words for every term but the last, which is a prefix (search as you type).
+/// Built once per search and used on every result.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    exact: Vec<String>,
+    prefix: String,
+}
+
+impl Matcher {
+    /// `None` when nothing in `query` is searchable.
+    pub fn new(query: &str) -> Option<Matcher> {
+        let terms = search_terms(query);
+        let (last, rest) = terms.split_last()?;
+        // A term like `o'brien` is two index tokens; all but the very last one match whole words.
+        let mut exact: Vec<String> = rest
+            .iter()
+            .flat_map(|t| tokens(t).map(str::to_string))
+            .collect();
+        let mut last_tokens: Vec<String> = tokens(last).map(str::to_string).collect();
+        let prefix = last_tokens.pop()?;
+        exact.append(&mut last_tokens);
+        Some(Matcher { exact, prefix })
     }
-    out
+
+    fn word_matches(&self, word: &str) -> bool {
+        // Most words are ASCII: compare without folding (no allocation).
+        if word.is_ascii() {
+            let p = self.prefix.as_bytes();
+            return (word.len() >= p.len() && word.as_bytes()[..p.len()].eq_ignore_ascii_case(p))
+                || self.exact.iter().any(|e| word.eq_ignore_ascii_case(e));
+        }
+        let folded = fold(word);
+        let hit = tokens(&folded)
+            .any(|t| t.starts_with(&self.prefix) || self.exact.iter().any(|e| e == t));
+        hit
+    }
+
+    /// Byte ranges of the matched words of `text`, in order, never overlapping.
+    pub fn ranges<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+        let is_word = |c: char| c.is_alphanumeric() || is_combining_mark(c);
+        let mut start = None;
+        text.char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+            .filter_map(move |(i, c)| match (start, is_word(c) && i < text.len()) {
+                (None, true) => {
+                    start = Some(i);
+                    None
+                }
+                (Some(s), false) => {
+                    start = None;
+                    self.word_matches(&text[s..i]).then_some(s..i)
+                }
+                _ => None,
+            })
+    }
+}
+
+/// The byte ranges of `text` that the search `query` matched (see [`Matcher`]).
+pub fn match_ranges(text: &str, query: &str) -> Vec<std::ops::Range<usize>> {
+    Matcher::new(query).map_or_else(Vec::new, |m| m.ranges(text).collect())
 }
 
 /// The token that stands for a patient in the FTS `pt` column, or `None` if the uuid has no
