@@ -670,7 +670,10 @@ impl Core {
         let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
         let mut view = NoteView::new(note, versions.len(), &audit);
-        if let Some(m) = query.and_then(inbox::Matcher::new) {
+        if let Some(m) = query
+            .and_then(inbox::Matcher::new)
+            .filter(|m| !m.names_only())
+        {
             let parts = views::text_parts(&view.content, &m);
             view.content_parts = parts.iter().any(|p| p.hit).then_some(parts);
         }

@@ -171,7 +171,11 @@ impl NoteRow {
     pub fn found(n: &NoteRecord, matcher: &inbox::Matcher) -> Self {
         let mut row = NoteRow::from(n);
         row.name_parts = Some(text_parts(&row.patient_name, matcher));
-        row.snippet = snippet(&n.content, matcher);
+        row.snippet = if matcher.names_only() {
+            None
+        } else {
+            snippet(&n.content, matcher)
+        };
         row
     }
 }

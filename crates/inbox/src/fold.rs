@@ -73,7 +73,22 @@ pub(crate) fn build_fts_query(
             _ => format!("\"{t}\"*"),
         })
         .collect();
-    Some(format!("{{body names}} : ({})", phrases.join(" AND ")))
+    Some(format!("{} : ({})", columns(terms), phrases.join(" AND ")))
+}
+
+/// The columns a search looks in: one character alone (the first key typed) looks up patient
+/// names only. In the content it would match a word in nearly every note, which tells staff
+/// nothing and costs the most; the second character searches the content too.
+fn columns(terms: &[String]) -> &'static str {
+    if names_only(terms) {
+        "{names}"
+    } else {
+        "{body names}"
+    }
+}
+
+fn names_only(terms: &[String]) -> bool {
+    matches!(terms, [t] if t.chars().count() < 2)
 }
 
 /// The tokens of already folded text, as the index's tokenizer splits it (letters and digits).
@@ -90,12 +105,14 @@ pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
 pub struct Matcher {
     exact: Vec<String>,
     prefix: String,
+    names_only: bool,
 }
 
 impl Matcher {
     /// `None` when nothing in `query` is searchable.
     pub fn new(query: &str) -> Option<Matcher> {
         let terms = search_terms(query);
+        let names_only = names_only(&terms);
         let (last, rest) = terms.split_last()?;
         // A term like `o'brien` is two index tokens; all but the very last one match whole words.
         let mut exact: Vec<String> = rest
@@ -105,7 +122,16 @@ impl Matcher {
         let mut last_tokens: Vec<String> = tokens(last).map(str::to_string).collect();
         let prefix = last_tokens.pop()?;
         exact.append(&mut last_tokens);
-        Some(Matcher { exact, prefix })
+        Some(Matcher {
+            exact,
+            prefix,
+            names_only,
+        })
+    }
+
+    /// The search looked at patient names only (a single character): mark no content.
+    pub fn names_only(&self) -> bool {
+        self.names_only
     }
 
     fn word_matches(&self, word: &str) -> bool {
@@ -199,6 +225,22 @@ mod tests {
         let nfd = "Zoe\u{308} left";
         let r = match_ranges(nfd, "zoe");
         assert_eq!(r, vec![0..5]);
+    }
+
+    #[test]
+    fn one_character_searches_names_only() {
+        assert_eq!(fts_query("s"), Some("{names} : (\"s\"*)".to_string()));
+        assert_eq!(fts_query("Ø"), Some("{names} : (\"o\"*)".to_string()));
+        assert_eq!(
+            fts_query("sm"),
+            Some("{body names} : (\"sm\"*)".to_string())
+        );
+        assert_eq!(
+            fts_query("a b"),
+            Some("{body names} : (\"a\" AND \"b\"*)".to_string())
+        );
+        assert!(Matcher::new("s").unwrap().names_only());
+        assert!(!Matcher::new("sm").unwrap().names_only());
     }
 
     #[test]
