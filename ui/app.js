@@ -16,6 +16,9 @@ import { setParts, setDiff } from './text.js';
 const $ = (id) => document.getElementById(id);
 
 const PAGE = 100;
+// Search results shown at most (newest first): enough to scan, small enough to come back
+// within a keystroke; more typing narrows them.
+const SEARCH_LIMIT = 200;
 
 const state = {
   /** @type {import('./ipc.js').AppInfo|null} */ info: null,
@@ -76,7 +79,7 @@ function source() {
   if (text) {
     return {
       key: `search|${status}|${patient}|${text}`,
-      load: async () => ipc.searchNotes({ text, status, patient, limit: 500 }),
+      load: async () => ipc.searchNotes({ text, status, patient, limit: SEARCH_LIMIT }),
     };
   }
   if (patient) {
@@ -109,7 +112,7 @@ async function reloadList(reason = 'filter') {
     ? 'No note matches. Search ignores accents and case: “odegard” finds Ødegård.'
     : 'No notes here.';
   const title = state.search.trim()
-    ? `${list.total}${list.total >= 500 ? '+' : ''} found`
+    ? `${list.total}${list.total >= SEARCH_LIMIT ? '+' : ''} found`
     : `${labelOf(state.filter)}${state.patient ? ` · ${state.patient.name}` : ''}`;
   $('list-title').textContent = title;
   $('patient-clear').hidden = !state.patient;
