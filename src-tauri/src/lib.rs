@@ -140,21 +140,8 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// WebKitGTK composites pages with OpenGL, which on machines without a GPU driver (thin
-/// clients, VMs, remote desktops: common at reception desks) means Mesa's software rasteriser
-/// and ~70 MB more per window for lists of text that gain nothing from it. The app draws
-/// without it unless the user's environment says otherwise (`WEBKIT_DISABLE_COMPOSITING_MODE=0`
-/// turns it back on). Called first thing, before any thread exists.
-fn prefer_software_drawing() {
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-    }
-}
-
 pub fn run() {
     STARTED.get_or_init(Instant::now);
-    prefer_software_drawing();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ASKARA_LOG")
