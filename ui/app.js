@@ -601,6 +601,8 @@ function onKey(e) {
 let searching = false;
 let searchAgain = false;
 async function onSearchInput() {
+  // `change` also fires when the box loses focus (a click on a result): same text, no search.
+  if (!searching && $('search').value === state.search) return;
   if (searching) {
     searchAgain = true;
     return;
