@@ -25,7 +25,17 @@ type Slot = Arc<Mutex<Option<oneshot::Sender<Callback>>>>;
 pub struct Loopback {
     pub redirect: Url,
     rx: oneshot::Receiver<Callback>,
-    server: tokio::task::JoinHandle<()>,
+    _server: StopOnDrop,
+}
+
+/// The listener stops with its `Loopback`: on the callback, or when the sign-in is cancelled
+/// or times out (a detached task would keep the port open until the app quits).
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Loopback {
@@ -46,15 +56,13 @@ impl Loopback {
         Ok(Loopback {
             redirect,
             rx,
-            server,
+            _server: StopOnDrop(server),
         })
     }
 
     /// The first callback; the listener closes after it.
     pub async fn wait(self) -> Option<Callback> {
-        let got = self.rx.await.ok();
-        self.server.abort();
-        got
+        self.rx.await.ok()
     }
 }
 
@@ -106,6 +114,22 @@ mod tests {
         assert_eq!(
             (cb.code.as_deref(), cb.state.as_deref()),
             (Some("abc"), Some("xyz"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_sign_in_closes_its_listener() {
+        let lb = Loopback::bind().await.unwrap();
+        let url = lb.redirect.clone();
+        assert!(
+            reqwest::get(url.clone()).await.is_ok(),
+            "listening while the sign-in runs"
+        );
+        drop(lb);
+        tokio::task::yield_now().await;
+        assert!(
+            reqwest::get(url).await.is_err(),
+            "closed once the sign-in is dropped"
         );
     }
 }
