@@ -28,22 +28,15 @@ base="$CARGO_TARGET_DIR/release/examples/baseline"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 cat > "$work/pss.sh" <<'INNER'
-# pss_kib PID: the PSS of PID and all its descendants, in KiB.
+# sum_kib FIELD PID: a field of /proc/PID/smaps_rollup summed over PID and all its
+# descendants, in KiB. Pss: memory shared between them counted once. Pss_Anon: the private
+# heaps, what a leak grows; unlike shared library pages it does not change when another WebKit
+# program starts or stops.
 tree() { echo "$1"; for c in $(pgrep -P "$1" || true); do tree "$c"; done; }
-pss_kib() {
+sum_kib() {
   local total=0 p v
-  for p in $(tree "$1"); do
-    v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
-# anon_kib PID: the private anonymous part (heaps): what a leak grows, and unlike shared
-# library pages it does not change when another WebKit program starts or stops.
-anon_kib() {
-  local total=0 p v
-  for p in $(tree "$1"); do
-    v=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+  for p in $(tree "$2"); do
+    v=$(awk -v f="$1:" '$1 == f {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
     total=$((total + ${v:-0}))
   done
   echo "$total"
@@ -58,7 +51,7 @@ echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>
 XDG_DATA_HOME=\$(mktemp -d) XDG_CACHE_HOME=\$(mktemp -d) '$base' >/dev/null 2>&1 &
 b=\$!
 sleep 20
-echo "baseline \$(pss_kib \$b) \$(anon_kib \$b) \$(procs \$b)"
+echo "baseline \$(sum_kib Pss \$b) \$(sum_kib Pss_Anon \$b) \$(procs \$b)"
 kill -TERM \$b; wait \$b 2>/dev/null || true
 log='$work/app.log'
 port=\$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -77,7 +70,7 @@ sleep 30
 echo "procs \$(procs \$a)"
 start=\$(date +%s)
 for m in \$(seq 0 $minutes); do
-  echo "sample \$(( (\$(date +%s) - start) / 60 )) \$(pss_kib \$a) \$(anon_kib \$a)"
+  echo "sample \$(( (\$(date +%s) - start) / 60 )) \$(sum_kib Pss \$a) \$(sum_kib Pss_Anon \$a)"
   [ "\$m" -lt $minutes ] && sleep \$(( start + (m + 1) * 60 - \$(date +%s) ))
 done
 kill -TERM \$a; wait \$a 2>/dev/null || true

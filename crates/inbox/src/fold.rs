@@ -170,11 +170,6 @@ impl Matcher {
     }
 }
 
-/// The byte ranges of `text` that the search `query` matched (see [`Matcher`]).
-pub fn match_ranges(text: &str, query: &str) -> Vec<std::ops::Range<usize>> {
-    Matcher::new(query).map_or_else(Vec::new, |m| m.ranges(text).collect())
-}
-
 /// The token that stands for a patient in the FTS `pt` column, or `None` if the uuid has no
 /// letters or digits (then filtering by patient uses the notes table alone).
 pub(crate) fn patient_token(uuid: &str) -> Option<String> {
@@ -204,7 +199,8 @@ mod tests {
     fn match_ranges_mark_folded_words_and_a_prefix_for_the_last_term() {
         let text = "Pt. Ødegård (ODEGARD) seen; odegardsen, Anna Annabel.";
         let words = |q: &str| -> Vec<&str> {
-            match_ranges(text, q)
+            Matcher::new(q)
+                .map_or_else(Vec::new, |m| m.ranges(text).collect::<Vec<_>>())
                 .into_iter()
                 .map(|r| &text[r])
                 .collect()
@@ -223,7 +219,7 @@ mod tests {
         assert_eq!(words("zzz"), Vec::<&str>::new());
         // Decomposed accents stay inside the word they belong to.
         let nfd = "Zoe\u{308} left";
-        let r = match_ranges(nfd, "zoe");
+        let r: Vec<_> = Matcher::new("zoe").unwrap().ranges(nfd).collect();
         assert_eq!(r, vec![0..5]);
     }
 

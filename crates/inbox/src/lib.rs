@@ -17,7 +17,7 @@ pub mod webhook_queue;
 
 pub use db::SCHEMA_VERSION;
 pub use error::{ErrorCode, InboxError};
-pub use fold::{fold, fts_query, match_ranges, search_terms, Matcher};
+pub use fold::{fold, fts_query, search_terms, Matcher};
 pub use import_log::ImportAttempt;
 pub use model::{
     AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, PatientSummary, SearchOrder,
