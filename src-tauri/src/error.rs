@@ -55,6 +55,7 @@ impl From<inbox::sync::SyncError> for CmdError {
         match e {
             inbox::sync::SyncError::Api(a) => a.into(),
             inbox::sync::SyncError::Inbox(i) => i.into(),
+            inbox::sync::SyncError::Incomplete(i) => CmdError::new("incomplete", i.to_string()),
         }
     }
 }

@@ -93,6 +93,12 @@ pub fn problem(status: &SyncStatus) -> Option<Problem> {
                 None,
                 true,
             ),
+            "incomplete" => (
+                "Askara's notes could not all be read: some may be missing from the inbox".into(),
+                crate::error::desktop_words(&message),
+                status.next_poll_at,
+                false,
+            ),
             "inbox" => (
                 "The local inbox database failed".into(),
                 crate::error::desktop_words(&message),

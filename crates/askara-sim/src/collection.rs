@@ -38,7 +38,10 @@ impl Page<'_> {
         }
     }
 
-    pub(crate) fn render(self, format: CollectionFormat) -> Value {
+    /// `totals: false` is API Platform's partial pagination: no `totalItems`, no `last`, and
+    /// `next` whenever the page is full (so a last page that happens to be full is followed by
+    /// an empty one).
+    pub(crate) fn render(self, format: CollectionFormat, totals: bool) -> Value {
         let prefix = match format {
             CollectionFormat::Plain => return Value::Array(self.members),
             CollectionFormat::Hydra => "hydra:",
@@ -52,14 +55,23 @@ impl Page<'_> {
             json!(format!("{prefix}PartialCollectionView")),
         );
         view.insert(format!("{prefix}first"), json!(self.link(1)));
-        view.insert(format!("{prefix}last"), json!(self.link(last)));
-        if self.page > 1 {
-            view.insert(
-                format!("{prefix}previous"),
-                json!(self.link((self.page - 1).min(last))),
-            );
+        if totals {
+            view.insert(format!("{prefix}last"), json!(self.link(last)));
         }
-        if self.page < last {
+        if self.page > 1 {
+            let previous = if totals {
+                (self.page - 1).min(last)
+            } else {
+                self.page - 1
+            };
+            view.insert(format!("{prefix}previous"), json!(self.link(previous)));
+        }
+        let has_next = if totals {
+            self.page < last
+        } else {
+            self.items_per_page > 0 && self.members.len() >= self.items_per_page
+        };
+        if has_next {
             view.insert(format!("{prefix}next"), json!(self.link(self.page + 1)));
         }
         let mut out = Map::new();
@@ -67,7 +79,9 @@ impl Page<'_> {
         out.insert("@id".into(), json!(self.path));
         out.insert("@type".into(), json!(format!("{prefix}Collection")));
         out.insert(format!("{prefix}member"), Value::Array(self.members));
-        out.insert(format!("{prefix}totalItems"), json!(self.total));
+        if totals {
+            out.insert(format!("{prefix}totalItems"), json!(self.total));
+        }
         out.insert(format!("{prefix}view"), Value::Object(view));
         Value::Object(out)
     }

@@ -56,8 +56,21 @@ pub struct SimConfig {
     /// How long a device code may be polled; tests shorten it to reach `expired_token`.
     pub device_code_ttl: Duration,
     pub rate_limit: Option<RateLimit>,
-    /// Used when `itemsPerPage` is absent; requests above 100 are capped at 100.
+    /// Used when `itemsPerPage` is absent or not honoured.
     pub default_items_per_page: usize,
+    /// The most notes one page holds, whatever `itemsPerPage` asks (API Platform's
+    /// `maximum_items_per_page`; Askara documents 100).
+    pub max_items_per_page: usize,
+    /// `false` models API Platform without client-side page sizes: `itemsPerPage` is ignored
+    /// and every page holds `default_items_per_page` (API Platform's own default is 30).
+    pub honour_items_per_page: bool,
+    /// `false` models a broken server that ignores `page` and serves the first page again.
+    pub honour_page: bool,
+    /// `false`: Hydra/JSON-LD collections carry no `totalItems` and no `last` link (API
+    /// Platform's partial pagination: `next` only when the page is full).
+    pub include_totals: bool,
+    /// Timestamps are written with this UTC offset (minutes), e.g. 120 for `+02:00`.
+    pub utc_offset_minutes: i32,
     /// Multiplies Askara's webhook retry delays (5, 10, 20 s) and its 5 s delivery timeout;
     /// tests use ~0.01.
     pub webhook_retry_scale: f64,
@@ -84,6 +97,11 @@ impl Default for SimConfig {
             device_code_ttl: Duration::from_secs(600),
             rate_limit: Some(RateLimit::default()),
             default_items_per_page: 20,
+            max_items_per_page: 100,
+            honour_items_per_page: true,
+            honour_page: true,
+            include_totals: true,
+            utc_offset_minutes: 0,
             webhook_retry_scale: 1.0,
             webhooks_scope: None,
             webhook_slim_payload: false,
@@ -91,4 +109,13 @@ impl Default for SimConfig {
     }
 }
 
-pub(crate) const MAX_ITEMS_PER_PAGE: usize = 100;
+impl SimConfig {
+    /// The page size a request for `asked` items gets.
+    pub(crate) fn page_size_for(&self, asked: Option<usize>) -> usize {
+        let cap = self.max_items_per_page.max(1);
+        match asked {
+            Some(n) if self.honour_items_per_page => n.min(cap),
+            _ => self.default_items_per_page.min(cap),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{SimConfig, MAX_ITEMS_PER_PAGE};
+use crate::config::SimConfig;
 use crate::store::{id_from_ref, StoredNote};
 use crate::time::parse_query_instant;
 
@@ -103,8 +103,9 @@ impl NoteQuery {
             dates: Vec::new(),
             order: Vec::new(),
             page: 1,
-            items_per_page: cfg.default_items_per_page.min(MAX_ITEMS_PER_PAGE),
+            items_per_page: 0,
         };
+        let mut asked = None;
         for (key, value) in pairs {
             match key.as_str() {
                 "patient" | "patient.uuid" => q.patient = Some(id_from_ref(value).to_string()),
@@ -114,16 +115,17 @@ impl NoteQuery {
                     if page < 1 {
                         return Err("Page should not be less than 1".into());
                     }
-                    q.page = usize::try_from(page).map_err(|_| "page is too large")?;
+                    let page = usize::try_from(page).map_err(|_| "page is too large")?;
+                    if cfg.honour_page {
+                        q.page = page;
+                    }
                 }
                 "itemsPerPage" => {
                     let n = parse_count("itemsPerPage", value)?;
                     if n < 0 {
                         return Err("Items per page parameter should not be less than 0".into());
                     }
-                    q.items_per_page = usize::try_from(n)
-                        .unwrap_or(MAX_ITEMS_PER_PAGE)
-                        .min(MAX_ITEMS_PER_PAGE);
+                    asked = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 _ => {
                     let Some((name, op)) = bracketed(key) else {
@@ -155,6 +157,7 @@ impl NoteQuery {
                 }
             }
         }
+        q.items_per_page = cfg.page_size_for(asked);
         Ok(q)
     }
 

@@ -13,6 +13,7 @@ use crate::guard::Caller;
 use crate::problem::problem;
 use crate::state::AppState;
 use crate::store::{derived_uuid, format_instant, StoredNote};
+use crate::time::present;
 
 pub(crate) const READ_NOTES: &str = "read:notes";
 
@@ -52,10 +53,11 @@ async fn list(
             .iter()
             .skip(start)
             .take(q.items_per_page)
-            .map(|n| n.json.clone())
+            .map(|n| present(n.json.clone(), st.config.utc_offset_minutes))
             .collect();
         (members, hits.len())
     };
+    st.list_served();
     let page = Page {
         path: "/notes",
         context: "/contexts/Note",
@@ -67,7 +69,7 @@ async fn list(
     };
     json_response(
         st.config.collection_format,
-        &page.render(st.config.collection_format),
+        &page.render(st.config.collection_format, st.config.include_totals),
     )
 }
 
@@ -126,7 +128,10 @@ async fn detail(
     if let Err(resp) = caller.require(READ_NOTES) {
         return resp;
     }
-    let found = st.notes_read().get(&uuid).map(with_relations);
+    let found = st
+        .notes_read()
+        .get(&uuid)
+        .map(|n| present(with_relations(n), st.config.utc_offset_minutes));
     match found {
         Some(note) => json_response(st.config.collection_format, &note),
         None => problem(StatusCode::NOT_FOUND, "Not Found"),

@@ -12,7 +12,6 @@ use axum::{Extension, Router};
 use serde_json::Value;
 
 use crate::collection::{json_response, Page};
-use crate::config::MAX_ITEMS_PER_PAGE;
 use crate::guard::Caller;
 use crate::notes::{query_pairs, READ_NOTES};
 use crate::problem::problem;
@@ -55,7 +54,10 @@ async fn list(
             .unwrap_or(default)
     };
     let page = number("page", 1).max(1);
-    let per_page = number("itemsPerPage", st.config.default_items_per_page).min(MAX_ITEMS_PER_PAGE);
+    let per_page = st.config.page_size_for(Some(number(
+        "itemsPerPage",
+        st.config.default_items_per_page,
+    )));
     let all = patients(&st);
     let total = all.len();
     let members = all
@@ -74,7 +76,7 @@ async fn list(
     };
     json_response(
         st.config.collection_format,
-        &out.render(st.config.collection_format),
+        &out.render(st.config.collection_format, st.config.include_totals),
     )
 }
 

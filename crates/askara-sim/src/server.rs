@@ -180,6 +180,30 @@ impl SimHandle {
         self.add_all(generator::generate_at(seed, first, n, created_at))
     }
 
+    /// `n` synthetic notes created at `created_at` that appear once `after_lists` `GET /notes`
+    /// listings have been answered since the start: notes arriving while a client pages.
+    pub fn add_generated_after_lists(
+        &self,
+        after_lists: usize,
+        n: usize,
+        seed: u64,
+        created_at: DateTime<Utc>,
+    ) -> Vec<String> {
+        let first = self.next_indices(seed, n);
+        let notes = generator::generate_at(seed, first, n, created_at);
+        let uuids = notes
+            .iter()
+            .filter_map(|n| n.get("uuid").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        lock(&self.st().arrivals).push((after_lists, notes));
+        uuids
+    }
+
+    /// `GET /notes` listings answered so far.
+    pub fn lists_served(&self) -> usize {
+        self.st().lists_served.load(Ordering::SeqCst)
+    }
+
     /// Replaces a note's content and sets `updatedAt` to now (at least one second after the
     /// previous `updatedAt`, so the revision is always visible). `false` if no such note.
     pub fn revise_note(&self, uuid: &str, new_content: &str) -> bool {

@@ -38,6 +38,11 @@ pub(crate) struct Shared {
     pub note_events: broadcast::Sender<Value>,
     /// Webhook registrations, deliveries and the failure queue.
     pub webhooks: WebhookState,
+    /// `GET /notes` listings answered so far.
+    pub lists_served: AtomicUsize,
+    /// Notes that appear once that many listings have been answered (a test's "notes arrive
+    /// while a client pages").
+    pub arrivals: Mutex<Vec<(usize, Vec<Value>)>>,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -60,6 +65,28 @@ impl Shared {
             generated: Mutex::new(HashMap::new()),
             note_events,
             webhooks: WebhookState::default(),
+            lists_served: AtomicUsize::new(0),
+            arrivals: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Counts one answered listing and adds the notes due to arrive after it.
+    pub(crate) fn list_served(&self) {
+        let served = self
+            .lists_served
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let due: Vec<Value> = {
+            let mut arrivals = lock(&self.arrivals);
+            let (due, later) = arrivals.drain(..).partition(|(after, _)| *after <= served);
+            *arrivals = later;
+            due.into_iter().flat_map(|(_, notes)| notes).collect()
+        };
+        if !due.is_empty() {
+            let mut store = self.notes_write();
+            for n in due {
+                store.insert(n);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Timestamps as Askara writes them and as clients send them in filters.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::Value;
 
 /// Parses an RFC 3339 timestamp with any offset, `+0000`-style offsets, a naive timestamp
 /// (taken as UTC, the server's zone) or a bare date (its midnight UTC, as PHP's DateTime does).
@@ -37,6 +38,36 @@ pub(crate) fn parse_query_instant(s: &str) -> Option<DateTime<Utc>> {
             None
         }
     })
+}
+
+/// A note as served: its timestamps rewritten with the deployment's UTC offset (the same
+/// instants, written as `+02:00` rather than `+00:00`).
+pub(crate) fn present(mut json: Value, offset_minutes: i32) -> Value {
+    if offset_minutes == 0 {
+        return json;
+    }
+    let Some(offset) = FixedOffset::east_opt(offset_minutes * 60) else {
+        return json;
+    };
+    let rewrite = |v: &mut Value| {
+        if let Some(t) = v.as_str().and_then(parse_instant) {
+            *v = Value::String(
+                t.with_timezone(&offset)
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, false),
+            );
+        }
+    };
+    if let Some(obj) = json.as_object_mut() {
+        for key in ["createdAt", "updatedAt"] {
+            if let Some(v) = obj.get_mut(key) {
+                rewrite(v);
+            }
+        }
+        if let Some(v) = obj.get_mut("audio").and_then(|a| a.get_mut("createdAt")) {
+            rewrite(v);
+        }
+    }
+    json
 }
 
 #[cfg(test)]

@@ -234,7 +234,7 @@ async fn list(State(st): State<AppState>, Extension(caller): Extension<Caller>) 
     };
     json_response(
         st.config.collection_format,
-        &page.render(st.config.collection_format),
+        &page.render(st.config.collection_format, st.config.include_totals),
     )
 }
 

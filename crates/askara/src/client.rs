@@ -23,6 +23,8 @@ pub struct NotesPage {
     pub unreadable: usize,
     pub total: Option<u64>,
     pub next: Option<String>,
+    /// The page carried paging metadata (a view or a total); a plain array carries none.
+    pub paginated: bool,
 }
 
 pub struct ApiClient {
@@ -103,6 +105,7 @@ impl ApiClient {
             unreadable,
             total: collection.total,
             next: collection.next,
+            paginated: collection.paginated,
         })
     }
 

@@ -9,6 +9,9 @@ pub struct Collection {
     pub total: Option<u64>,
     /// The next page as the server linked it, if it did.
     pub next: Option<String>,
+    /// Whether the server said anything about paging (a view or a total). A plain array
+    /// says nothing: a short one is not the last page.
+    pub paginated: bool,
 }
 
 pub fn parse_collection(body: Value) -> Result<Collection, crate::ApiError> {
@@ -17,6 +20,7 @@ pub fn parse_collection(body: Value) -> Result<Collection, crate::ApiError> {
             items,
             total: None,
             next: None,
+            paginated: false,
         }),
         Value::Object(mut obj) => {
             let items = ["hydra:member", "member"]
@@ -33,16 +37,24 @@ pub fn parse_collection(body: Value) -> Result<Collection, crate::ApiError> {
             let total = ["hydra:totalItems", "totalItems"]
                 .iter()
                 .find_map(|k| obj.get(*k).and_then(Value::as_u64));
-            let next = ["hydra:view", "view"]
+            let view = ["hydra:view", "view"]
                 .iter()
-                .filter_map(|k| obj.get(*k))
+                .find_map(|k| obj.get(*k).filter(|v| v.is_object()));
+            let next = view
+                .into_iter()
                 .find_map(|view| {
                     ["hydra:next", "next"]
                         .iter()
                         .find_map(|k| view.get(*k).and_then(Value::as_str))
                 })
                 .map(str::to_string);
-            Ok(Collection { items, total, next })
+            let paginated = total.is_some() || view.is_some();
+            Ok(Collection {
+                items,
+                total,
+                next,
+                paginated,
+            })
         }
         _ => Err(crate::ApiError::bad_response(
             "a collection that is neither a list nor an object",
@@ -76,7 +88,14 @@ mod tests {
         assert_eq!(parse_collection(last).unwrap().next, None);
 
         let plain = json!([{"uuid": "a"}]);
-        assert_eq!(parse_collection(plain).unwrap().items.len(), 1);
+        let c = parse_collection(plain).unwrap();
+        assert_eq!((c.items.len(), c.paginated), (1, false));
+
+        // Members only: nothing says whether more pages follow.
+        let bare = json!({"member": [{"uuid": "a"}]});
+        assert!(!parse_collection(bare).unwrap().paginated);
+        let counted = json!({"hydra:member": [], "hydra:totalItems": 0});
+        assert!(parse_collection(counted).unwrap().paginated);
 
         assert!(parse_collection(json!({"data": []})).is_err());
         assert!(parse_collection(json!({"member": 5})).is_err());

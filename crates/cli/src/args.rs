@@ -137,6 +137,49 @@ pub struct SimArgs {
     /// Seed for the synthetic notes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also add N notes created in one and the same second (now), more than a page holds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub burst: usize,
+    /// Collection shape: hydra (hydra:member), jsonld (member) or plain (a bare JSON array).
+    #[arg(long, value_enum, default_value_t = SimFormat::Hydra)]
+    pub format: SimFormat,
+    /// Short for --format plain.
+    #[arg(long, conflicts_with = "format")]
+    pub plain: bool,
+    /// Most notes on one page, whatever itemsPerPage asks (Askara documents 100).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub page_cap: usize,
+    /// Ignore itemsPerPage: every page holds --default-page-size notes.
+    #[arg(long)]
+    pub ignore_items_per_page: bool,
+    /// Page size when itemsPerPage is absent or ignored (default 20, or API Platform's 30 with
+    /// --ignore-items-per-page).
+    #[arg(long, value_name = "N")]
+    pub default_page_size: Option<usize>,
+    /// Ignore `page`: every page is the first (a broken server clients must detect).
+    #[arg(long)]
+    pub ignore_page: bool,
+    /// Leave totalItems and the last-page link out of Hydra/JSON-LD collections.
+    #[arg(long)]
+    pub no_totals: bool,
+    /// Ignore createdAt[...] and updatedAt[...] filters.
+    #[arg(long)]
+    pub ignore_date_filters: bool,
+    /// Write timestamps with this UTC offset, e.g. +02:00 or -05:30.
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimFormat {
+    Hydra,
+    Jsonld,
+    Plain,
 }
 
 #[derive(Debug, Args)]

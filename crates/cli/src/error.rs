@@ -20,6 +20,9 @@ pub enum CliError {
     Credentials { message: String },
     #[error("{message}")]
     Io { message: String },
+    /// Askara's notes could not be read to the end (see `inbox::sync::Incomplete`).
+    #[error("sync incomplete: {message}")]
+    Incomplete { message: String },
 }
 
 impl CliError {
@@ -49,6 +52,7 @@ impl CliError {
             CliError::Config { .. } => "config",
             CliError::Credentials { .. } => "credentials",
             CliError::Io { .. } => "io",
+            CliError::Incomplete { .. } => "incomplete",
         }
     }
 
@@ -59,7 +63,7 @@ impl CliError {
             "usage" | "not_found" | "config" => 2,
             "auth_expired" | "missing_scope" | "invalid_client" | "access_denied"
             | "credentials" => 3,
-            "rate_limited" | "unreachable" | "server_error" | "bad_response" => 4,
+            "rate_limited" | "unreachable" | "server_error" | "bad_response" | "incomplete" => 4,
             "io" | "storage" | "database" | "busy" => 5,
             "conflict" => 6,
             "unsupported_target" | "bad_mapping" | "schema_version" => 2,
@@ -73,6 +77,9 @@ impl From<inbox::sync::SyncError> for CliError {
         match e {
             inbox::sync::SyncError::Api(a) => CliError::Api(a),
             inbox::sync::SyncError::Inbox(i) => CliError::Inbox(i),
+            inbox::sync::SyncError::Incomplete(i) => CliError::Incomplete {
+                message: i.to_string(),
+            },
         }
     }
 }

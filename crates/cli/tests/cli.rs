@@ -437,3 +437,131 @@ async fn sim_command_serves_the_api() {
     assert!(r.stdout.contains("7 new"), "{}", r.stdout);
     child.kill().await.unwrap();
 }
+
+/// A running `askara-inbox sim`; its stdout stays open (it prints after its first line).
+struct SimProcess {
+    child: tokio::process::Child,
+    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl SimProcess {
+    async fn kill(&mut self) -> std::io::Result<()> {
+        self.child.kill().await
+    }
+}
+
+/// Starts `askara-inbox sim` with `flags` and returns it with its base URL.
+async fn sim_process(flags: &[&str]) -> (SimProcess, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["sim", "--listen", &addr])
+        .args(flags)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.contains(&addr), "{first}");
+    (
+        SimProcess {
+            child,
+            _stdout: lines,
+        },
+        format!("http://{addr}"),
+    )
+}
+
+async fn sync_once(dir: &Path, base: &str) -> Run {
+    run(
+        dir,
+        &[
+            "sync",
+            "--once",
+            "--base-url",
+            base,
+            "--client-id",
+            "askara-inbox-demo",
+        ],
+        &secret(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn one_sync_reads_a_capped_plain_array_server_to_the_end() {
+    // The reported case: a bare JSON array, at most 50 notes a page whatever is asked, and
+    // more notes in one second than a page holds.
+    let (mut child, base) = sim_process(&[
+        "--plain",
+        "--page-cap",
+        "50",
+        "--notes",
+        "0",
+        "--burst",
+        "157",
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = sync_once(dir.path(), &base).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("157 new"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Askara pages hold 50 notes"),
+        "{}",
+        r.stdout
+    );
+    let list = run(dir.path(), &["notes", "list", "--json"], &[]).await;
+    let v: Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 157);
+    child.kill().await.unwrap();
+
+    // API Platform's own defaults: itemsPerPage ignored, 30 a page, another offset.
+    let (mut child, base) = sim_process(&[
+        "--format",
+        "jsonld",
+        "--no-totals",
+        "--ignore-items-per-page",
+        "--utc-offset",
+        "-05:30",
+        "--notes",
+        "40",
+        "--burst",
+        "250",
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = sync_once(dir.path(), &base).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("290 new"), "{}", r.stdout);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_ignoring_page_fails_the_sync_with_one_line() {
+    let (mut child, base) = sim_process(&[
+        "--plain",
+        "--ignore-page",
+        "--page-cap",
+        "20",
+        "--notes",
+        "45",
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = sync_once(dir.path(), &base).await;
+    assert_eq!(r.code, 4, "{} {}", r.stdout, r.stderr);
+    let line = one_line_error(&r);
+    assert!(line.contains("ignores the `page` parameter"), "{line}");
+    assert!(!r.stdout.contains("synced"), "{}", r.stdout);
+    child.kill().await.unwrap();
+}

@@ -13,6 +13,7 @@ use crate::error::InboxError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_webhook_queue.sql"),
+    include_str!("../migrations/0003_note_origin.sql"),
 ];
 
 /// The schema version this build writes.

@@ -20,7 +20,7 @@ pub use error::{ErrorCode, InboxError};
 pub use fold::{fold, fts_query, search_terms, Matcher};
 pub use import_log::ImportAttempt;
 pub use model::{
-    AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, PatientSummary, SearchOrder,
-    SearchQuery, SearchResults, Source, Status, StatusChange,
+    AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, Origin, PatientSummary,
+    SearchOrder, SearchQuery, SearchResults, Source, Status, StatusChange,
 };
 pub use store::{explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

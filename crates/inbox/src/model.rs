@@ -146,6 +146,40 @@ pub struct NoteRecord {
     pub raw: Value,
     pub first_seen_at: DateTime<Utc>,
     pub source: Source,
+    /// `false`: the content is a webhook payload as delivered, not confirmed by Askara's API.
+    pub verified: bool,
+    /// The Askara user who recorded the note, when a delivery named them.
+    pub author_user_id: Option<String>,
+}
+
+/// Where a batch of notes comes from, for [`crate::Inbox::ingest_from`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source: Source,
+    /// Read from Askara's API (a poll, or a delivery confirmed with `GET /notes/{uuid}`).
+    pub verified: bool,
+    /// Note uuid → the Askara user who recorded it (a delivery's `resource_metadata.user_id`).
+    pub authors: std::collections::HashMap<String, String>,
+}
+
+impl Origin {
+    /// Notes read from Askara's API.
+    pub fn verified(source: Source) -> Origin {
+        Origin {
+            source,
+            verified: true,
+            authors: Default::default(),
+        }
+    }
+
+    /// Webhook payloads stored as delivered (no credentials to confirm them).
+    pub fn unverified_webhook() -> Origin {
+        Origin {
+            source: Source::Webhook,
+            verified: false,
+            authors: Default::default(),
+        }
+    }
 }
 
 impl NoteRecord {
@@ -165,6 +199,7 @@ impl NoteRecord {
             "updatedAt": self.updated_at_raw,
             "patient": patient,
             "status": self.status.as_str(),
+            "verified": self.verified,
         })
     }
 

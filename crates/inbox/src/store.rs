@@ -98,7 +98,20 @@ impl Inbox {
         source: Source,
         sync_state: Vec<(String, String)>,
     ) -> Result<IngestReport, InboxError> {
-        self.run(move |c| ingest_blocking(c, notes, source, sync_state))
+        self.ingest_from(notes, Origin::verified(source), sync_state)
+            .await
+    }
+
+    /// Like [`Inbox::ingest`], saying whether the notes were read from Askara's API and who
+    /// recorded them. An unverified note never changes a verified one; a verified note always
+    /// replaces an unverified one (Askara's API is the source of a note, not a payload).
+    pub async fn ingest_from(
+        &self,
+        notes: Vec<askara::Note>,
+        origin: Origin,
+        sync_state: Vec<(String, String)>,
+    ) -> Result<IngestReport, InboxError> {
+        self.run(move |c| ingest_blocking(c, notes, origin, sync_state))
             .await
     }
 
@@ -379,6 +392,9 @@ fn raw_or_rfc3339(raw: &str, t: DateTime<Utc>) -> String {
     }
 }
 
+/// The columns after [`NOTE_COLS`] that only a `NoteRecord` has.
+const RECORD_TAIL: &str = "n.first_seen_at, n.source, n.verified, n.author_user_id";
+
 /// Columns read into a `NoteRecord`/`NoteVersion` (same order in both tables).
 const NOTE_COLS: &str = "n.uuid, n.note_type, n.content, n.created_at, n.updated_at, \
      n.created_at_raw, n.updated_at_raw, n.has_patient, n.patient_uuid, n.patient_first_name, \
@@ -413,6 +429,8 @@ fn note_from_row(r: &Row) -> rusqlite::Result<NoteRecord> {
         content,
         first_seen_at: ts_col(r, 15)?,
         source: r.get(16)?,
+        verified: r.get(17)?,
+        author_user_id: r.get(18)?,
     })
 }
 
@@ -535,14 +553,16 @@ struct Existing {
     updated_at_raw: String,
     status: Status,
     patient_uuid: Option<String>,
+    verified: bool,
 }
 
 fn ingest_blocking(
     c: &mut Connection,
     notes: Vec<askara::Note>,
-    source: Source,
+    origin: Origin,
     sync_state: Vec<(String, String)>,
 ) -> Result<IngestReport, InboxError> {
+    let source = origin.source;
     let mut report = IngestReport::default();
 
     // Dedupe within the batch: one note per uuid, the latest updatedAt (first on ties).
@@ -580,7 +600,7 @@ fn ingest_blocking(
         }
         let existing = tx
             .prepare_cached(
-                "SELECT id, created_at, updated_at, updated_at_raw, status, patient_uuid
+                "SELECT id, created_at, updated_at, updated_at_raw, status, patient_uuid, verified
                    FROM notes WHERE uuid = ?1",
             )?
             .query_row([&note.uuid], |r| {
@@ -591,9 +611,11 @@ fn ingest_blocking(
                     updated_at_raw: r.get(3)?,
                     status: r.get(4)?,
                     patient_uuid: r.get(5)?,
+                    verified: r.get(6)?,
                 })
             })
             .optional()?;
+        let author = origin.authors.get(&note.uuid);
 
         let created_raw = raw_or_rfc3339(note.created_at_raw(), note.created_at);
         let updated_raw = raw_or_rfc3339(note.updated_at_raw(), note.updated_at);
@@ -608,9 +630,10 @@ fn ingest_blocking(
                     "INSERT INTO notes (id, uuid, note_type, content, created_at, updated_at,
                         created_at_raw, updated_at_raw, has_patient, patient_uuid,
                         patient_first_name, patient_last_name, patient_external_id, status,
-                        status_changed_at, raw, raw_content_elided, first_seen_at, source)
+                        status_changed_at, raw, raw_content_elided, first_seen_at, source,
+                        verified, author_user_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'new',
-                        ?14, ?15, ?16, ?14, ?17)",
+                        ?14, ?15, ?16, ?14, ?17, ?18, ?19)",
                 )?
                 .execute(params![
                     id,
@@ -630,6 +653,8 @@ fn ingest_blocking(
                     raw,
                     elided,
                     source,
+                    origin.verified,
+                    author,
                 ])?;
                 audit(
                     &tx,
@@ -643,11 +668,33 @@ fn ingest_blocking(
                 )?;
                 report.inserted.push(note.uuid);
             }
-            Some(old) if note.updated_at == old.updated_at => {
+            // A payload nobody confirmed never changes what Askara's API gave us.
+            Some(old) if old.verified && !origin.verified => {
+                report.stale += 1;
+                continue;
+            }
+            // Askara's API confirms an unverified payload as it is: only the mark changes.
+            Some(old)
+                if !old.verified
+                    && origin.verified
+                    && note.updated_at == old.updated_at
+                    && same_content(&tx, old.id, &note)? =>
+            {
+                tx.prepare_cached(
+                    "UPDATE notes SET verified = 1, author_user_id = coalesce(?2, author_user_id)
+                      WHERE id = ?1",
+                )?
+                .execute(params![old.id, author])?;
                 report.unchanged += 1;
                 continue;
             }
-            Some(old) if note.updated_at < old.updated_at => {
+            // Otherwise Askara's version replaces the unverified one whatever its `updatedAt`
+            // (a forged far-future one included), kept as an earlier version.
+            Some(old) if note.updated_at == old.updated_at && old.verified == origin.verified => {
+                report.unchanged += 1;
+                continue;
+            }
+            Some(old) if note.updated_at < old.updated_at && old.verified == origin.verified => {
                 report.stale += 1;
                 continue;
             }
@@ -678,7 +725,8 @@ fn ingest_blocking(
                         updated_at = ?6, created_at_raw = ?7, updated_at_raw = ?8,
                         has_patient = ?9, patient_uuid = ?10, patient_first_name = ?11,
                         patient_last_name = ?12, patient_external_id = ?13, status = 'revised',
-                        status_changed_at = ?14, raw = ?15, raw_content_elided = ?16
+                        status_changed_at = ?14, raw = ?15, raw_content_elided = ?16,
+                        verified = ?17, author_user_id = coalesce(?18, author_user_id)
                       WHERE id = ?1",
                 )?
                 .execute(params![
@@ -698,7 +746,17 @@ fn ingest_blocking(
                     now,
                     raw,
                     elided,
+                    origin.verified,
+                    author,
                 ])?;
+                let mut detail = json!({
+                    "source": source.as_str(),
+                    "previousUpdatedAt": old.updated_at_raw,
+                    "updatedAt": updated_raw,
+                });
+                if !old.verified && origin.verified {
+                    detail["replacedUnverified"] = json!(true);
+                }
                 audit(
                     &tx,
                     &note.uuid,
@@ -707,11 +765,7 @@ fn ingest_blocking(
                     "revised",
                     Some(old.status),
                     Some(Status::Revised),
-                    &json!({
-                        "source": source.as_str(),
-                        "previousUpdatedAt": old.updated_at_raw,
-                        "updatedAt": updated_raw,
-                    }),
+                    &detail,
                 )?;
                 if let Some(p) = old.patient_uuid {
                     touched_patients.insert(p);
@@ -764,6 +818,31 @@ fn ingest_blocking(
     Ok(report)
 }
 
+/// Whether the stored note `id` has `note`'s content, type and patient.
+fn same_content(c: &Connection, id: i64, note: &askara::Note) -> Result<bool, InboxError> {
+    let patient = note.patient.clone().unwrap_or_default();
+    let same: Option<i64> = c
+        .prepare_cached(
+            "SELECT 1 FROM notes WHERE id = ?1 AND content = ?2 AND note_type IS ?3
+                AND has_patient = ?4 AND patient_uuid IS ?5 AND patient_first_name IS ?6
+                AND patient_last_name IS ?7",
+        )?
+        .query_row(
+            params![
+                id,
+                note.content,
+                note.note_type,
+                note.patient.is_some(),
+                patient.uuid,
+                patient.first_name,
+                patient.last_name
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(same.is_some())
+}
+
 /// Recomputes a patient's note count, latest note time and search text.
 fn refresh_patient(c: &Connection, uuid: &str) -> Result<(), InboxError> {
     let names: Option<(Option<String>, Option<String>, Option<String>)> = c
@@ -795,15 +874,14 @@ fn refresh_patient(c: &Connection, uuid: &str) -> Result<(), InboxError> {
 // Reads and state changes
 
 fn get_blocking(c: &Connection, uuid: &str) -> Result<Option<NoteRecord>, InboxError> {
-    let sql =
-        format!("SELECT {NOTE_COLS}, n.first_seen_at, n.source FROM notes n WHERE n.uuid = ?1");
+    let sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE n.uuid = ?1");
     Ok(c.prepare_cached(&sql)?
         .query_row([uuid], note_from_row)
         .optional()?)
 }
 
 fn list_blocking(c: &Connection, q: &ListQuery) -> Result<Vec<NoteRecord>, InboxError> {
-    let mut sql = format!("SELECT {NOTE_COLS}, n.first_seen_at, n.source FROM notes n WHERE 1");
+    let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE 1");
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(s) = q.status {
         sql.push_str(" AND n.status = ?");
@@ -863,7 +941,7 @@ fn search_blocking(
         .query_map(params_from_iter(args.iter()), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut by_id = c.prepare_cached(&format!(
-        "SELECT {NOTE_COLS}, n.first_seen_at, n.source FROM notes n WHERE n.id = ?1"
+        "SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE n.id = ?1"
     ))?;
     let mut notes = Vec::with_capacity(ids.len());
     for id in ids {

@@ -8,6 +8,8 @@ use askara::{ApiClient, ApiError, ErrorCode, Note, SharedClock};
 use chrono::{DateTime, SubsecRound, Utc};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,16 +61,55 @@ pub enum SyncError {
     Api(#[from] ApiError),
     #[error(transparent)]
     Inbox(#[from] InboxError),
+    #[error(transparent)]
+    Incomplete(#[from] Incomplete),
+}
+
+/// Why a poll could not read Askara's notes to the end. Nothing read before is lost; the
+/// notes beyond are not in the inbox, and the error says so instead of reporting success.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Incomplete {
+    #[error("Askara answered page {page} of the notes with notes already read on an earlier page: the server ignores the `page` parameter, so notes beyond one page cannot be read (the sync stopped rather than miss them); report this to Askara support or whoever runs the proxy in front of it")]
+    PageIgnored { page: usize },
+    #[error("Askara kept sending new pages of notes after {pages} pages; the sync stopped (notes not read yet are not in the inbox); try again, and report it to Askara support if it repeats")]
+    TooManyPages { pages: usize },
+    #[error("{count} note(s) Askara sent could not be read and are not in the inbox (ASKARA_LOG=warn shows which); report it to Askara support")]
+    Unreadable { count: usize },
 }
 
 impl SyncError {
-    /// The code the UI and CLI branch on (Askara's codes, or `inbox` for local storage).
+    /// The code the UI and CLI branch on (Askara's codes, `inbox` for local storage, or
+    /// `incomplete` when the notes could not be read to the end).
     pub fn code(&self) -> &'static str {
         match self {
             SyncError::Api(e) => e.code().as_str(),
             SyncError::Inbox(_) => "inbox",
+            SyncError::Incomplete(_) => "incomplete",
         }
     }
+}
+
+/// A walk longer than this is taken as a server that never ends its pages.
+const MAX_PAGES: usize = 100_000;
+/// Re-reads from the newest second after notes arrived mid-walk, at most.
+const MAX_TAIL_PASSES: usize = 4;
+
+/// What a walk carries from one pass to the next.
+struct WalkState {
+    seen: HashSet<String>,
+    ordered: bool,
+    high: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct PassOutcome {
+    /// The pass read to the end the server gave.
+    complete: bool,
+    /// Notes not seen before in this walk.
+    fresh: usize,
+    /// A page shorter than the fullest one was followed by more notes: some arrived while paging, and
+    /// page offsets may have stepped over others.
+    stepped_over: bool,
 }
 
 /// What one poll did.
@@ -82,6 +123,12 @@ pub struct PollReport {
     pub revision_pass: bool,
     /// Set when the server returned notes outside the filter we sent.
     pub filter_ignored: bool,
+    /// Notes in pages that could not be read as notes (logged; not in the inbox).
+    pub unreadable: usize,
+    /// The most notes the server was seen to put on a page that was not its last.
+    pub server_page_size: Option<usize>,
+    #[serde(skip)]
+    last_page_items: usize,
 }
 
 impl PollReport {
@@ -90,6 +137,8 @@ impl PollReport {
         self.revised += other.revised;
         self.unchanged += other.unchanged;
         self.pages += other.pages;
+        self.unreadable += other.unreadable;
+        self.server_page_size = self.server_page_size.max(other.server_page_size);
     }
 
     fn add(&mut self, r: &IngestReport) {
@@ -117,6 +166,8 @@ pub struct Poller {
     clock: SharedClock,
     rng: rand::rngs::StdRng,
     failures: u32,
+    /// The server's page size as learned from full pages (0: not learned yet).
+    server_page: AtomicUsize,
 }
 
 impl Poller {
@@ -132,6 +183,7 @@ impl Poller {
             clock,
             rng,
             failures: 0,
+            server_page: AtomicUsize::new(0),
         }
     }
 
@@ -171,6 +223,16 @@ impl Poller {
             self.revision_pass(&mut report).await?;
         }
         report.requests = self.api.requests_sent() - before;
+        if report.unreadable > 0 {
+            tracing::warn!(
+                unreadable = report.unreadable,
+                "notes Askara sent could not be read"
+            );
+            return Err(Incomplete::Unreadable {
+                count: report.unreadable,
+            }
+            .into());
+        }
         Ok(report)
     }
 
@@ -193,6 +255,14 @@ impl Poller {
     }
 
     /// Pages through one query oldest first, ingesting each page with the watermark it reached.
+    ///
+    /// It stops only when the server says a page is the last (paging metadata without a next
+    /// link, or the total reached) or a page comes back empty: a page without metadata that is
+    /// shorter than asked is not the end, since servers cap page sizes and ignore
+    /// `itemsPerPage`. A page repeating the first one means the server ignores `page`: that is
+    /// an error, never a loop or a silent truncation. When a short page was followed by more
+    /// notes (notes arrived while paging, and page offsets may have stepped over some), the
+    /// walk reads on from the newest second it reached, until a pass finds nothing new.
     async fn walk(
         &self,
         base_query: &[(String, String)],
@@ -202,16 +272,88 @@ impl Poller {
         stop_if_filter_ignored: bool,
         report: &mut PollReport,
     ) -> Result<(), SyncError> {
+        let mut w = WalkState {
+            seen: HashSet::new(),
+            ordered: true,
+            high: match watermark_key {
+                Some(k) => self.read_instant(k).await?,
+                None => None,
+            },
+        };
+        let start_second = w.high.map(|h| h.trunc_subsecs(0));
+        let filter_key = base_query
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| *k == self.cfg.created_filter || *k == self.cfg.updated_filter)
+            .unwrap_or(&self.cfg.created_filter)
+            .to_string();
+        let mut query = base_query.to_vec();
+        let mut pass_from = from;
+        let mut complete = false;
+        for pass in 0..MAX_TAIL_PASSES {
+            let outcome = self
+                .walk_pass(
+                    &query,
+                    watermark_key,
+                    pass_from,
+                    start_second.filter(|_| pass == 0),
+                    key,
+                    stop_if_filter_ignored,
+                    &mut w,
+                    report,
+                )
+                .await?;
+            complete = outcome.complete;
+            let reread =
+                outcome.complete && outcome.stepped_over && (pass == 0 || outcome.fresh > 0);
+            let (Some(high), true) = (w.high, reread) else {
+                break;
+            };
+            let second = high.trunc_subsecs(0);
+            query.retain(|(k, _)| *k != filter_key);
+            query.push((filter_key.clone(), fmt_instant(second)));
+            pass_from = Some(second);
+        }
+        if complete && !w.ordered {
+            if let (Some(h), Some(k)) = (w.high, watermark_key) {
+                // The walk read to its end, so every note up to `high` is in.
+                self.inbox
+                    .set_sync_state(vec![(k.to_string(), fmt_instant_precise(h))])
+                    .await?;
+            }
+        }
+        report.server_page_size = report.server_page_size.or(self.learned_page_size());
+        if report.filter_ignored {
+            tracing::warn!(
+                filter = %self.cfg.created_filter,
+                "Askara returned notes outside the requested filter; polling costs more requests"
+            );
+        }
+        Ok(())
+    }
+
+    /// One pass of [`Poller::walk`]: one query, page after page.
+    #[allow(clippy::too_many_arguments)]
+    async fn walk_pass(
+        &self,
+        query: &[(String, String)],
+        watermark_key: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        start_second: Option<DateTime<Utc>>,
+        key: fn(&Note) -> DateTime<Utc>,
+        stop_if_filter_ignored: bool,
+        w: &mut WalkState,
+        report: &mut PollReport,
+    ) -> Result<PassOutcome, SyncError> {
         let size = self.cfg.page_size;
         let mut seen_in_run = 0u64;
         let mut last: Option<DateTime<Utc>> = None;
-        let mut ordered = true;
-        let mut high = match watermark_key {
-            Some(k) => self.read_instant(k).await?,
-            None => None,
-        };
+        let mut first_page: Vec<String> = Vec::new();
+        let mut out = PassOutcome::default();
+        let mut previous_short = false;
+        let mut max_items = 0usize;
         let fetch = |page: usize| {
-            let mut query = base_query.to_vec();
+            let mut query = query.to_vec();
             query.push(("itemsPerPage".into(), size.to_string()));
             query.push(("page".into(), page.to_string()));
             let api = self.api.clone();
@@ -223,24 +365,66 @@ impl Poller {
                 .await
                 .map_err(|e| ApiError::bad_response(format!("page fetch task: {e}")))??;
             report.pages += 1;
+            if p.item_count == 0 {
+                out.complete = true;
+                break;
+            }
+            let uuids: Vec<String> = p.notes.iter().map(|n| n.uuid.clone()).collect();
+            if page == 1 {
+                first_page = uuids.clone();
+            } else if !uuids.is_empty() && uuids == first_page {
+                return Err(SyncError::Incomplete(Incomplete::PageIgnored { page }));
+            }
+            if page >= MAX_PAGES {
+                return Err(SyncError::Incomplete(Incomplete::TooManyPages {
+                    pages: page,
+                }));
+            }
+            out.fresh += uuids
+                .into_iter()
+                .filter(|u| w.seen.insert(u.clone()))
+                .count();
+            if previous_short {
+                out.stepped_over = true;
+            }
+            // Short of a full page (the server's learned size, else what we ask): that page
+            // was the end at the time, so more after it arrived while paging.
+            max_items = max_items.max(p.item_count);
+            // (Paging metadata would have said it was the last.)
+            previous_short = !p.paginated
+                && (p.item_count < max_items || p.item_count < self.full_page_size().min(size));
             seen_in_run += p.item_count as u64;
+            report.unreadable += p.unreadable;
             for n in &p.notes {
                 let k = key(n);
                 if last.is_some_and(|l| k < l) {
-                    ordered = false;
+                    w.ordered = false;
                 }
                 if from.is_some_and(|f| k < f) {
                     report.filter_ignored = true;
                 }
                 last = Some(last.map_or(k, |l| l.max(k)));
-                high = Some(high.map_or(k, |h| h.max(k)));
+                w.high = Some(w.high.map_or(k, |h| h.max(k)));
             }
-            let more = p.next.is_some()
-                || p.total.is_some_and(|t| seen_in_run < t) && p.item_count > 0
-                || p.total.is_none() && p.item_count >= size;
+            if page > 1 {
+                // The page before this one was followed by more: it was a full page.
+                self.learn_page_size(report.last_page_items);
+            }
+            report.last_page_items = p.item_count;
+            let more = if p.paginated {
+                let said_more = p.next.is_some() || p.total.is_some_and(|t| seen_in_run < t);
+                // Metadata that says "last" while the walk never left the second it started
+                // in, on a full page, is not trusted: the rest of that second is read too.
+                let stalled = start_second.is_some()
+                    && w.high.map(|h| h.trunc_subsecs(0)) == start_second
+                    && p.item_count >= self.full_page_size().min(size);
+                said_more || stalled
+            } else {
+                true
+            };
             // Out of order pages could hide older notes behind later pages: only move the
             // watermark once the whole walk is done.
-            let state = match (ordered || !more, high, watermark_key) {
+            let state = match (w.ordered, w.high, watermark_key) {
                 (true, Some(h), Some(k)) => vec![(k.to_string(), fmt_instant_precise(h))],
                 _ => Vec::new(),
             };
@@ -259,16 +443,28 @@ impl Poller {
             };
             report.add(&ingested);
             if stop {
+                out.complete = !more;
                 break;
             }
         }
-        if report.filter_ignored {
-            tracing::warn!(
-                filter = %self.cfg.created_filter,
-                "Askara returned notes outside the requested filter; polling costs more requests"
-            );
+        Ok(out)
+    }
+
+    /// Records that the server put `items` notes on a page that was not its last.
+    fn learn_page_size(&self, items: usize) {
+        if items > 0 {
+            self.server_page.fetch_max(items, Ordering::Relaxed);
         }
-        Ok(())
+    }
+
+    /// The most notes the server was seen to put on one page, if it ever filled one.
+    pub fn learned_page_size(&self) -> Option<usize> {
+        Some(self.server_page.load(Ordering::Relaxed)).filter(|n| *n > 0)
+    }
+
+    /// What counts as a full page: the server's own page size once learned, else what we ask.
+    fn full_page_size(&self) -> usize {
+        self.learned_page_size().unwrap_or(self.cfg.page_size)
     }
 
     async fn revision_pass_due(&self) -> Result<bool, SyncError> {
@@ -380,14 +576,21 @@ impl Poller {
         }
     }
 
-    /// Polls until `shutdown` turns true, publishing status after each poll.
+    /// Polls until `shutdown` turns true, publishing status after each poll. The first poll
+    /// includes the revision pass: a person starting the app or asking for a sync now expects
+    /// revisions too.
     pub async fn run(
         mut self,
         status: tokio::sync::watch::Sender<SyncStatus>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
+        let mut first = true;
         loop {
-            let outcome = self.try_once().await;
+            let outcome = if std::mem::take(&mut first) {
+                self.try_full().await
+            } else {
+                self.try_once().await
+            };
             let delay = self.next_delay(&outcome);
             let now = self.clock.now();
             status.send_modify(|s| {

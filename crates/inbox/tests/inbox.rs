@@ -872,7 +872,7 @@ async fn askara_json_shape() {
         json!({"uuid": "n3", "type": "consultation_summary",
                "content": "Follow-up: blood pressure stable. Straße Łódź Đorđe.",
                "createdAt": "2026-02-24T09:00:00Z", "updatedAt": "2026-02-24T09:00:00Z",
-               "patient": null, "status": "new"})
+               "patient": null, "status": "new", "verified": true})
     );
     let keys: Vec<_> = n3
         .to_askara_json()
@@ -890,7 +890,8 @@ async fn askara_json_shape() {
             "createdAt",
             "updatedAt",
             "patient",
-            "status"
+            "status",
+            "verified"
         ]
     );
     let n1 = inbox.get("n1").await.unwrap().unwrap();
@@ -1022,4 +1023,100 @@ thread_local! {
         rt.block_on(seed(&inbox));
         (dir, inbox)
     };
+}
+
+#[tokio::test]
+async fn an_unverified_payload_never_changes_a_verified_note_and_askara_replaces_it() {
+    let (_d, inbox) = open_temp();
+    let real = note(
+        "v1",
+        "2026-02-24T09:00:00Z",
+        "2026-02-24T09:00:00Z",
+        "Real content.",
+        odegard(),
+    );
+    inbox
+        .ingest(vec![real.clone()], Source::Poll, Vec::new())
+        .await
+        .unwrap();
+    // A forged payload: later updatedAt, other content, other patient name.
+    let forged = note(
+        "v1",
+        "2026-02-24T09:00:00Z",
+        "2099-01-01T00:00:00Z",
+        "Forged content.",
+        json!({"uuid": "p-odegard", "firstName": "Mallory", "lastName": "Forger"}),
+    );
+    let r = inbox
+        .ingest_from(
+            vec![forged.clone()],
+            Origin::unverified_webhook(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.inserted.len(), r.revised.len(), r.stale), (0, 0, 1));
+    let stored = inbox.get("v1").await.unwrap().unwrap();
+    assert_eq!(stored.content, "Real content.");
+    assert!(stored.verified);
+    assert_eq!(stored.status, Status::New);
+
+    // A note only a payload brought is stored, marked unverified, with its author.
+    let mut origin = Origin::unverified_webhook();
+    origin.authors.insert("u1".into(), "user-7".into());
+    let payload = note(
+        "u1",
+        "2026-02-24T10:00:00Z",
+        "2099-01-01T00:00:00Z",
+        "Payload.",
+        Value::Null,
+    );
+    inbox
+        .ingest_from(vec![payload], origin, Vec::new())
+        .await
+        .unwrap();
+    let stored = inbox.get("u1").await.unwrap().unwrap();
+    assert!(!stored.verified);
+    assert_eq!(stored.author_user_id.as_deref(), Some("user-7"));
+
+    // Askara's own version replaces it, although its updatedAt is older than the payload's;
+    // the payload is kept as an earlier version, the author stays.
+    let askara = note(
+        "u1",
+        "2026-02-24T10:00:00Z",
+        "2026-02-24T10:00:00Z",
+        "Askara's.",
+        Value::Null,
+    );
+    let r = inbox
+        .ingest(vec![askara.clone()], Source::Poll, Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(r.revised, vec!["u1".to_string()]);
+    let stored = inbox.get("u1").await.unwrap().unwrap();
+    assert_eq!(stored.content, "Askara's.");
+    assert!(stored.verified);
+    assert_eq!(stored.author_user_id.as_deref(), Some("user-7"));
+    assert_eq!(inbox.versions("u1").await.unwrap().len(), 1);
+
+    // A payload confirmed as delivered only loses its mark.
+    let same = note(
+        "c1",
+        "2026-02-24T11:00:00Z",
+        "2026-02-24T11:00:00Z",
+        "Same.",
+        Value::Null,
+    );
+    inbox
+        .ingest_from(vec![same.clone()], Origin::unverified_webhook(), Vec::new())
+        .await
+        .unwrap();
+    let r = inbox
+        .ingest(vec![same], Source::Webhook, Vec::new())
+        .await
+        .unwrap();
+    assert_eq!((r.revised.len(), r.unchanged), (0, 1));
+    let stored = inbox.get("c1").await.unwrap().unwrap();
+    assert!(stored.verified);
+    assert_eq!(stored.status, Status::New);
 }

@@ -1,6 +1,7 @@
-//! Property: whatever the collisions in `createdAt`, the page size, the collection shape,
-//! whether the server honours the filter, and whatever arrives while a sync is paging, the inbox
-//! ends with exactly the server's set of uuids.
+//! Property: whatever the collisions in `createdAt`, the page size we ask and the one the server
+//! serves (honoured, capped, or `itemsPerPage` ignored), the collection shape with or without
+//! totals, the offset timestamps are written in, whether the server honours the filter, and
+//! whatever arrives while a sync is paging, the inbox ends with exactly the server's set of uuids.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,6 +21,10 @@ struct Case {
     page_size: usize,
     honour_filter: bool,
     format: u8,
+    /// 0: itemsPerPage honoured; else the server's cap (odd: itemsPerPage ignored).
+    server_page: usize,
+    totals: bool,
+    offset: i32,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -29,14 +34,22 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..60,
         any::<bool>(),
         0u8..3,
+        prop_oneof![Just(0usize), 1usize..60],
+        any::<bool>(),
+        prop_oneof![Just(0i32), Just(120), Just(-330), Just(345)],
     )
         .prop_map(
-            |(batches, arrivals, page_size, honour_filter, format)| Case {
-                batches,
-                arrivals,
-                page_size,
-                honour_filter,
-                format,
+            |(batches, arrivals, page_size, honour_filter, format, server_page, totals, offset)| {
+                Case {
+                    batches,
+                    arrivals,
+                    page_size,
+                    honour_filter,
+                    format,
+                    server_page,
+                    totals,
+                    offset,
+                }
             },
         )
 }
@@ -51,6 +64,19 @@ async fn run_case(c: Case) -> (BTreeSet<String>, Vec<String>) {
         collection_format: format,
         honour_created_filter: c.honour_filter,
         honour_updated_filter: c.honour_filter,
+        max_items_per_page: if c.server_page == 0 {
+            100
+        } else {
+            c.server_page
+        },
+        honour_items_per_page: c.server_page.is_multiple_of(2),
+        default_items_per_page: if c.server_page == 0 {
+            20
+        } else {
+            c.server_page
+        },
+        include_totals: c.totals,
+        utc_offset_minutes: c.offset,
         ..SimConfig::default()
     })
     .await

@@ -90,12 +90,13 @@ fn print_list(notes: &[NoteRecord], json: bool) -> Result<(), CliError> {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "(no patient)".into());
         println!(
-            "{}  {:<9}  {:<28}  {:<22}  {}",
+            "{}  {:<9}  {:<28}  {:<22}  {}{}",
             local(n.created_at),
             n.status.as_str(),
             truncate(&name, 28),
             truncate(n.note_type.as_deref().unwrap_or("-"), 22),
-            n.uuid
+            n.uuid,
+            if n.verified { "" } else { "  UNVERIFIED" }
         );
     }
     if notes.is_empty() {
@@ -108,6 +109,9 @@ fn print_note(n: &NoteRecord) {
     let p = n.patient.as_ref();
     println!("uuid:     {}", n.uuid);
     println!("status:   {}", n.status.as_str());
+    if !n.verified {
+        println!("source:   UNVERIFIED webhook payload, not confirmed by Askara's API (check it in Askara before use)");
+    }
     println!("type:     {}", n.note_type.as_deref().unwrap_or("-"));
     println!(
         "patient:  {}{}",

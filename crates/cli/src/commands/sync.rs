@@ -36,8 +36,12 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     let mut poller = Poller::new(api, inbox, cfg, clock);
     if args.once {
         let report = poller.try_full().await?;
+        let page_size = report
+            .server_page_size
+            .map(|n| format!("; Askara pages hold {n} notes"))
+            .unwrap_or_default();
         println!(
-            "synced: {} new, {} revised, {} unchanged ({} pages, {} requests)",
+            "synced: {} new, {} revised, {} unchanged ({} pages, {} requests{page_size})",
             report.new, report.revised, report.unchanged, report.pages, report.requests
         );
         return Ok(());
