@@ -118,6 +118,22 @@ impl ApiClient {
             .map_err(|e| ApiError::bad_response(e.to_string()))
     }
 
+    /// The organisation the credentials act for, from `GET /me` (`organization` as an object
+    /// with a `uuid`, or as an IRI). `None` when Askara does not say.
+    pub async fn organization_id(&self) -> Result<Option<String>, ApiError> {
+        let me = self.get_json(self.url("me")?).await?;
+        Ok(match me.get("organization") {
+            Some(Value::Object(o)) => o
+                .get("uuid")
+                .or_else(|| o.get("@id"))
+                .and_then(Value::as_str)
+                .map(|s| s.rsplit('/').next().unwrap_or(s).to_string()),
+            Some(Value::String(iri)) => iri.rsplit('/').next().map(str::to_string),
+            _ => None,
+        }
+        .filter(|s| !s.is_empty()))
+    }
+
     /// A path relative to the API base, e.g. `notes` or `webhooks/ID`.
     pub fn url(&self, path: &str) -> Result<Url, ApiError> {
         self.cfg

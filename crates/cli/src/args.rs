@@ -209,6 +209,13 @@ pub struct ServeArgs {
     /// Store deliveries but do not process them (for tests of crash recovery).
     #[arg(long, hide = true)]
     pub hold_queue: bool,
+    /// With no Askara credentials: store payloads as delivered, marked UNVERIFIED (without
+    /// this, deliveries nobody can confirm with Askara are rejected).
+    #[arg(long)]
+    pub trust_payloads: bool,
+    /// Pending deliveries beyond which new ones get 503 (Askara retries).
+    #[arg(long, value_name = "N", default_value_t = 250_000)]
+    pub max_pending: u64,
 }
 
 #[derive(Debug, Subcommand)]

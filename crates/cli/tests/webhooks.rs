@@ -66,7 +66,8 @@ struct Serve {
 }
 
 async fn serve(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Serve {
-    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    // Without credentials most tests here store payloads as delivered (unverified).
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--trust-payloads"];
     args.extend_from_slice(extra);
     serve_args(data, &args, env).await
 }
@@ -504,4 +505,26 @@ async fn serve_usage_and_credential_errors_are_one_line() {
     .await;
     assert_eq!(r.code, 3);
     assert!(one_line_error(&r).contains("ASKARA_CLIENT_SECRET"));
+}
+
+#[tokio::test]
+async fn serve_refuses_a_public_address_without_a_strong_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["serve", "--listen", "0.0.0.0:0"],
+        vec![
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--webhook-secret",
+            "hunter2",
+        ],
+    ] {
+        let out = command(dir.path(), &args, &[]).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<_> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(lines[0].contains("openssl rand -hex 16"), "{err}");
+    }
 }

@@ -34,6 +34,19 @@ pub struct ReceiverConfig {
     /// `false`: `serve` stores deliveries without processing them (another process, or a
     /// later start, drains the queue).
     pub run_worker: bool,
+    /// Without `api`: store payloads as delivered, marked unverified. `false` (the default):
+    /// a delivery nobody can confirm with Askara is recorded as rejected, never stored.
+    pub trust_payloads: bool,
+    /// Pending deliveries in the queue beyond which new ones get 503 (Askara retries).
+    pub max_pending: u64,
+    /// A request's headers must arrive within this.
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_timeout: Duration,
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    /// Requests handled at once at most; more get 503.
+    pub max_in_flight: usize,
 }
 
 impl std::fmt::Debug for ReceiverConfig {
@@ -48,6 +61,12 @@ impl std::fmt::Debug for ReceiverConfig {
             .field("api", &self.api.is_some())
             .field("poll", &self.poll)
             .field("run_worker", &self.run_worker)
+            .field("trust_payloads", &self.trust_payloads)
+            .field("max_pending", &self.max_pending)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -64,6 +83,12 @@ impl Default for ReceiverConfig {
             api: None,
             poll: None,
             run_worker: true,
+            trust_payloads: false,
+            max_pending: 250_000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_in_flight: 512,
         }
     }
 }

@@ -116,16 +116,48 @@ struct Envelope {
     meta: Option<Value>,
 }
 
+fn busy(body: &'static str) -> Response {
+    let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, body);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    resp
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn accept(r: Receiver, body: Body) -> Response {
     let limit = r.shared.cfg.body_limit;
     let reject = |resp: Response| {
         r.shared.status.update(|s| s.deliveries_rejected += 1);
         resp
     };
-    // Reading stops at the limit, whatever Content-Length claimed.
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return reject(too_large()),
+    let in_flight = r.shared.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+    let _counted = InFlight(&r.shared.in_flight);
+    if in_flight > r.shared.cfg.max_in_flight {
+        return reject(busy("too many deliveries at once; retry\n"));
+    }
+    // Beyond the cap the disk is not filled further: Askara retries, and the poll catches up.
+    if r.shared.pending.load(Ordering::Acquire) >= r.shared.cfg.max_pending {
+        return reject(busy("the delivery queue is full; retry\n"));
+    }
+    // Reading stops at the limit, whatever Content-Length claimed, and at the body timeout.
+    let read = tokio::time::timeout(r.shared.cfg.body_timeout, axum::body::to_bytes(body, limit));
+    let bytes = match read.await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return reject(too_large()),
+        Err(_) => {
+            return reject(text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the delivery body took too long to arrive\n",
+            ))
+        }
     };
     let Ok(body) = std::str::from_utf8(&bytes) else {
         return reject(text(StatusCode::BAD_REQUEST, "body is not UTF-8 JSON\n"));
@@ -178,23 +210,32 @@ async fn accept(r: Receiver, body: Body) -> Response {
             });
             text(StatusCode::OK, "OK\n")
         }
-        Err(_) => {
-            let mut resp = reject(text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cannot store the delivery now; retry\n",
-            ));
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            resp
-        }
+        Err(_) => reject(busy("cannot store the delivery now; retry\n")),
     }
 }
 
-async fn health(State(r): State<Receiver>) -> Response {
+/// Whether a request comes from this machine directly (not through a proxy).
+fn from_loopback(req: &Request) -> bool {
+    let peer = req
+        .extensions()
+        .get::<crate::conn::Peer>()
+        .is_some_and(|p| p.0.ip().is_loopback());
+    let proxied = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    peer && !proxied
+}
+
+async fn health(State(r): State<Receiver>, req: Request) -> Response {
     let s = r.status().await;
     let degraded = s.poll_enabled && s.last_poll_ok == Some(false);
-    let body = json!({
-        "status": if degraded { "degraded" } else { "ok" },
+    let status = if degraded { "degraded" } else { "ok" };
+    // Counts and times tell an outsider when notes arrive: only this machine sees them.
+    let body = if !from_loopback(&req) {
+        json!({ "status": status })
+    } else {
+        json!({
+        "status": status,
         "lastDeliveryAgeSecs": s.last_delivery_age_secs,
         "lastPollAgeSecs": s.last_poll_age_secs,
         "lastDeliveryAt": s.last_delivery_at,
@@ -206,7 +247,8 @@ async fn health(State(r): State<Receiver>) -> Response {
         "notesInserted": s.notes_inserted,
         "eventsSkipped": s.events_skipped,
         "queue": s.queue,
-    });
+        })
+    };
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

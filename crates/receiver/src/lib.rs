@@ -15,6 +15,7 @@
 //! Nothing here logs note content, patient names or the secret.
 
 mod config;
+mod conn;
 mod error;
 mod http;
 mod reconcile;
@@ -73,6 +74,10 @@ pub(crate) struct Shared {
     /// (acknowledgements first; the queue is durable, processing can lag a burst).
     pub(crate) acks_waiting: std::sync::atomic::AtomicUsize,
     pub(crate) acks_done: Notify,
+    /// Deliveries stored and not yet processed (the queue cap is checked against it).
+    pub(crate) pending: std::sync::atomic::AtomicU64,
+    /// Requests being handled (the in-flight cap).
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// A running receiver: the group-commit writer is started; serve its [`Receiver::router`]
@@ -100,6 +105,8 @@ impl Receiver {
             write_gate: tokio::sync::Mutex::new(()),
             acks_waiting: std::sync::atomic::AtomicUsize::new(0),
             acks_done: Notify::new(),
+            pending: std::sync::atomic::AtomicU64::new(0),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         tokio::spawn(writer::run(Arc::downgrade(&shared), rx));
         Receiver { shared }
@@ -151,6 +158,11 @@ impl Receiver {
         F: Future<Output = ()> + Send + 'static,
     {
         let reconciler = self.reconciler()?;
+        if let Ok(q) = self.shared.inbox.delivery_counts().await {
+            self.shared
+                .pending
+                .store(q.pending, std::sync::atomic::Ordering::Release);
+        }
         if let Ok(Some(t)) = self.shared.inbox.last_delivery_at().await {
             self.shared
                 .status
@@ -167,13 +179,7 @@ impl Receiver {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = conn::serve(listener, self.router(), &self.shared.cfg, shutdown).await;
         let _ = stop_tx.send(true);
         if let Some(w) = worker {
             let _ = w.await;

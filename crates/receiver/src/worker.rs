@@ -13,7 +13,7 @@ use std::time::Duration;
 use askara::{ApiError, ErrorCode as ApiCode, Note};
 use chrono::Utc;
 use inbox::webhook_queue::{DeliveryState, PendingDelivery};
-use inbox::{ErrorCode as InboxCode, Source};
+use inbox::{ErrorCode as InboxCode, Origin, Source};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -52,11 +52,18 @@ pub struct StepReport {
 pub struct Worker {
     r: Receiver,
     last_checkpoint: Option<tokio::time::Instant>,
+    /// The signed-in organisation (`GET /me`), once known; `Some(None)`: Askara did not say.
+    organization: Option<Option<String>>,
 }
 
 /// One delivery's events, read.
 struct Read {
+    /// Notes as Askara's API returned them.
     notes: Vec<Note>,
+    /// Payloads stored as delivered (`trust_payloads`, no credentials): marked unverified.
+    unverified: Vec<Note>,
+    /// Note uuid → the Askara user the delivery names as its author.
+    authors: Vec<(String, String)>,
     event_ids: Vec<String>,
     fetched: Vec<String>,
     skipped: Vec<Value>,
@@ -73,11 +80,13 @@ impl Worker {
         Worker {
             r,
             last_checkpoint: None,
+            organization: None,
         }
     }
 
     /// One step: take what is due, ingest it, mark it.
     pub async fn try_once(&mut self) -> Result<WorkerOutcome, ReceiverError> {
+        let org = self.organization().await;
         let shared = &self.r.shared;
         // Acknowledgements first: while deliveries wait for their queue write, wait (up to
         // ACK_PRIORITY), then take a small batch so the write lock is held briefly.
@@ -103,8 +112,27 @@ impl Worker {
         let mut report = StepReport::default();
         let mut ready: Vec<(i64, Read)> = Vec::new();
         let mut done: Vec<(i64, DeliveryState, Value)> = Vec::new();
-        for d in batch {
-            match self.read(&d).await {
+        let org = match org {
+            Ok(org) => org,
+            Err(reason) => {
+                // Without the organisation no delivery can be checked: all wait.
+                let at = Utc::now()
+                    + chrono::Duration::from_std(shared.cfg.retry_delay).unwrap_or_default();
+                let _gate = shared.write_gate.lock().await;
+                for d in &batch {
+                    shared
+                        .inbox
+                        .defer_delivery(d.id, at, reason.clone())
+                        .await?;
+                }
+                report.deferred += batch.len();
+                return Ok(WorkerOutcome::Processed(report));
+            }
+        };
+        // Deliveries are read side by side: each may wait on `GET /notes/{uuid}`.
+        let reads = futures_join_all(batch.iter().map(|d| self.read(d, org.as_deref()))).await;
+        for (d, outcome) in batch.into_iter().zip(reads) {
+            match outcome {
                 ReadOutcome::Ready(read) => ready.push((d.id, read)),
                 ReadOutcome::Defer(reason) => {
                     if d.attempts + 1 >= shared.cfg.max_attempts {
@@ -125,20 +153,13 @@ impl Worker {
         }
         // Everything in one ingest (one transaction); a note the inbox refuses is isolated
         // by ingesting delivery by delivery.
-        let all: Vec<Note> = ready
-            .iter()
-            .flat_map(|(_, r)| r.notes.iter().cloned())
-            .collect();
         let gate = shared.write_gate.lock().await;
-        let reports = match shared.inbox.ingest(all, Source::Webhook, Vec::new()).await {
+        let reports = match ingest_reads(shared, ready.iter().map(|(_, r)| r)).await {
             Ok(rep) => vec![(None, Ok(rep))],
             Err(e) if e.code() == InboxCode::InvalidInput => {
                 let mut out = Vec::new();
                 for (id, read) in &ready {
-                    let res = shared
-                        .inbox
-                        .ingest(read.notes.clone(), Source::Webhook, Vec::new())
-                        .await;
+                    let res = ingest_reads(shared, std::iter::once(read)).await;
                     if let Err(e) = &res {
                         if e.code() != InboxCode::InvalidInput {
                             return Err(res
@@ -188,6 +209,7 @@ impl Worker {
             let mine = |set: &HashSet<String>| -> Vec<String> {
                 read.notes
                     .iter()
+                    .chain(&read.unverified)
                     .filter(|n| set.contains(&n.uuid))
                     .map(|n| n.uuid.clone())
                     .collect()
@@ -198,7 +220,8 @@ impl Worker {
                 DeliveryState::Processed,
                 json!({
                     "events": read.event_ids,
-                    "notes": read.notes.len(),
+                    "notes": read.notes.len() + read.unverified.len(),
+                    "unverified": read.unverified.iter().map(|n| n.uuid.clone()).collect::<Vec<_>>(),
                     "inserted": mine(&inserted),
                     "revised": mine(&revised),
                     "fetched": read.fetched,
@@ -209,7 +232,13 @@ impl Worker {
         drop(gate);
         {
             let _gate = shared.write_gate.lock().await;
+            let marked = done.len() as u64;
             shared.inbox.mark_processed(done).await?;
+            let _ = shared.pending.fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |p| Some(p.saturating_sub(marked)),
+            );
         }
         // Outside the write gate: a checkpoint never delays an acknowledgement.
         if self
@@ -240,9 +269,42 @@ impl Worker {
         Ok(WorkerOutcome::Processed(report))
     }
 
-    async fn read(&self, d: &PendingDelivery) -> ReadOutcome {
+    /// The organisation deliveries must name, looked up once (`GET /me`) when credentials
+    /// exist. `Err`: the lookup failed for now (deliveries wait).
+    async fn organization(&mut self) -> Result<Option<String>, String> {
+        if let Some(org) = &self.organization {
+            return Ok(org.clone());
+        }
+        let Some(api) = &self.r.shared.cfg.api else {
+            return Ok(None);
+        };
+        match api.organization_id().await {
+            Ok(org) => {
+                if org.is_none() {
+                    tracing::warn!("Askara's /me names no organisation: deliveries are checked against Askara's API only");
+                }
+                self.organization = Some(org.clone());
+                Ok(org)
+            }
+            Err(ApiError::NotFound { .. }) => {
+                tracing::warn!(
+                    "Askara has no /me: deliveries are checked against Askara's API only"
+                );
+                self.organization = Some(None);
+                Ok(None)
+            }
+            Err(e) => Err(format!(
+                "looking up the signed-in organisation failed: {}",
+                e.code().as_str()
+            )),
+        }
+    }
+
+    async fn read(&self, d: &PendingDelivery, org: Option<&str>) -> ReadOutcome {
         let mut read = Read {
             notes: Vec::new(),
+            unverified: Vec::new(),
+            authors: Vec::new(),
             event_ids: Vec::new(),
             fetched: Vec::new(),
             skipped: Vec::new(),
@@ -297,6 +359,19 @@ impl Worker {
                 skip(&mut read, "event carries no note".into());
                 continue;
             };
+            let meta = ev.get("resource_metadata");
+            let delivered_org = meta
+                .and_then(|m| m.get("organization_id"))
+                .and_then(id_string);
+            if let Some(ours) = org {
+                if delivered_org.as_deref() != Some(ours) {
+                    skip(
+                        &mut read,
+                        "rejected: the delivery names another organisation".into(),
+                    );
+                    continue;
+                }
+            }
             let mut note = note.clone();
             let uuid = match note.get("uuid").and_then(Value::as_str) {
                 Some(u) if !u.is_empty() => u.to_string(),
@@ -311,38 +386,63 @@ impl Worker {
                     }
                 },
             };
-            let complete = note.contains_key("content") && note.contains_key("createdAt");
-            let parsed = Note::from_json(Value::Object(note));
-            match parsed {
-                Ok(n) if complete => read.notes.push(n),
-                _ => match self.fetch(&uuid).await {
-                    Fetch::Got(n) => {
-                        read.fetched.push(uuid);
-                        read.notes.push(n);
-                    }
-                    Fetch::Known => {}
-                    Fetch::Skip(reason) => skip(&mut read, reason),
-                    Fetch::Defer(reason) => return ReadOutcome::Defer(reason),
-                },
+            if let Some(author) = meta.and_then(|m| m.get("user_id")).and_then(id_string) {
+                read.authors.push((uuid.clone(), author));
+            }
+            if self.r.shared.cfg.api.is_none() {
+                // Nobody can confirm the payload: stored only when the operator said so.
+                let complete = note.contains_key("content") && note.contains_key("createdAt");
+                match Note::from_json(Value::Object(note)) {
+                    Ok(n) if complete && self.r.shared.cfg.trust_payloads => read.unverified.push(n),
+                    _ if !self.r.shared.cfg.trust_payloads => skip(
+                        &mut read,
+                        "rejected: no Askara credentials to confirm the note (sign in, or serve --trust-payloads)".into(),
+                    ),
+                    _ => skip(
+                        &mut read,
+                        "payload lacks note fields and no Askara credentials to fetch them".into(),
+                    ),
+                }
+                continue;
+            }
+            // A hint, not the truth: what Askara's API says about the uuid is what is stored.
+            let delivered_updated = note
+                .get("updatedAt")
+                .and_then(Value::as_str)
+                .and_then(askara::parse_instant);
+            match self.fetch(&uuid, delivered_updated).await {
+                Fetch::Got(n) => {
+                    read.fetched.push(uuid);
+                    read.notes.push(n);
+                }
+                Fetch::Known => {}
+                Fetch::Skip(reason) => skip(&mut read, reason),
+                Fetch::Defer(reason) => return ReadOutcome::Defer(reason),
             }
         }
         ReadOutcome::Ready(read)
     }
 
-    async fn fetch(&self, uuid: &str) -> Fetch {
+    async fn fetch(&self, uuid: &str, delivered_updated: Option<chrono::DateTime<Utc>>) -> Fetch {
         let shared = &self.r.shared;
-        // A retried delivery of a note already stored needs no request.
-        if let Ok(Some(_)) = shared.inbox.get(uuid).await {
-            return Fetch::Known;
+        // A retried delivery of a note Askara already gave us, at that version or later,
+        // needs no request.
+        if let (Ok(Some(known)), Some(delivered)) =
+            (shared.inbox.get(uuid).await, delivered_updated)
+        {
+            if known.verified && known.updated_at >= delivered {
+                return Fetch::Known;
+            }
         }
         let Some(api) = &shared.cfg.api else {
-            return Fetch::Skip(
-                "payload lacks note fields and no Askara credentials to fetch them".into(),
-            );
+            return Fetch::Skip("no Askara credentials".into());
         };
         match api.get_note(uuid).await {
-            Ok(n) => Fetch::Got(n),
-            Err(ApiError::NotFound { .. }) => Fetch::Skip("note not found at Askara".into()),
+            Ok(n) if n.uuid == uuid => Fetch::Got(n),
+            Ok(_) => Fetch::Skip("rejected: Askara answered with another note".into()),
+            Err(ApiError::NotFound { .. }) => {
+                Fetch::Skip("rejected: Askara does not know this note".into())
+            }
             Err(e) if e.code() == ApiCode::BadResponse => Fetch::Skip(format!(
                 "Askara's note could not be read: {}",
                 e.code().as_str()
@@ -417,4 +517,73 @@ enum Fetch {
     Known,
     Skip(String),
     Defer(String),
+}
+
+fn id_string(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(str::to_string)
+        .or_else(|| v.as_u64().map(|n| n.to_string()))
+        .filter(|s| !s.is_empty())
+}
+
+/// Runs the futures side by side on this task and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// Ingests the reads' notes: Askara's versions as verified, payloads as unverified, each with
+/// the author its delivery named.
+async fn ingest_reads<'a>(
+    shared: &crate::Shared,
+    reads: impl Iterator<Item = &'a Read> + Clone,
+) -> Result<inbox::IngestReport, inbox::InboxError> {
+    let authors: std::collections::HashMap<String, String> = reads
+        .clone()
+        .flat_map(|r| r.authors.iter().cloned())
+        .collect();
+    let verified: Vec<Note> = reads
+        .clone()
+        .flat_map(|r| r.notes.iter().cloned())
+        .collect();
+    let unverified: Vec<Note> = reads.flat_map(|r| r.unverified.iter().cloned()).collect();
+    let mut origin = Origin::verified(Source::Webhook);
+    origin.authors = authors.clone();
+    let mut report = shared
+        .inbox
+        .ingest_from(verified, origin, Vec::new())
+        .await?;
+    if !unverified.is_empty() {
+        let mut origin = Origin::unverified_webhook();
+        origin.authors = authors;
+        let more = shared
+            .inbox
+            .ingest_from(unverified, origin, Vec::new())
+            .await?;
+        report.inserted.extend(more.inserted);
+        report.revised.extend(more.revised);
+        report.unchanged += more.unchanged;
+        report.stale += more.stale;
+    }
+    Ok(report)
 }

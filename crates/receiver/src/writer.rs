@@ -37,6 +37,9 @@ pub(crate) async fn run(shared: Weak<Shared>, mut rx: mpsc::Receiver<WriteReques
         drop(gate);
         match stored {
             Ok(ids) => {
+                shared
+                    .pending
+                    .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::AcqRel);
                 for (reply, id) in replies.into_iter().zip(ids) {
                     let _ = reply.send(Ok(id));
                 }

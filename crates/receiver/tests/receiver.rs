@@ -58,6 +58,14 @@ async fn start_in(dir: TempDir, listener: tokio::net::TcpListener, cfg: Receiver
     }
 }
 
+/// Payloads without credentials are stored (unverified): what most tests here exercise.
+fn trusting() -> ReceiverConfig {
+    ReceiverConfig {
+        trust_payloads: true,
+        ..ReceiverConfig::default()
+    }
+}
+
 async fn start(cfg: ReceiverConfig) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     start_in(tempfile::tempdir().unwrap(), listener, cfg).await
@@ -147,7 +155,7 @@ fn fast_sim() -> SimConfig {
 
 #[tokio::test]
 async fn several_events_in_one_delivery_and_its_retries_give_one_note_each() {
-    let r = start(ReceiverConfig::default()).await;
+    let r = start(trusting()).await;
     let hook = format!("{}/askara/webhook", r.url);
     let notes: Vec<Value> = (0..3).map(note).collect();
     // A duplicate event inside the delivery too.
@@ -193,7 +201,7 @@ async fn several_events_in_one_delivery_and_its_retries_give_one_note_each() {
 async fn malformed_oversized_wrong_secret_and_noteless_bodies() {
     let r = start(ReceiverConfig {
         secret: Some(Sensitive::new("s3cr3t-Path_Segment".into())),
-        ..ReceiverConfig::default()
+        ..trusting()
     })
     .await;
     let good = format!("{}/askara/webhook/s3cr3t-Path_Segment", r.url);
@@ -275,7 +283,7 @@ async fn malformed_oversized_wrong_secret_and_noteless_bodies() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_deliveries_from_32_senders_are_all_stored_once() {
-    let r = start(ReceiverConfig::default()).await;
+    let r = start(trusting()).await;
     let hook = format!("{}/askara/webhook", r.url);
     // 150 distinct notes over 200 deliveries of 1 to 3 events: many notes arrive more than once.
     let pool: Vec<Value> = (0..150).map(|i| note(1000 + i)).collect();
@@ -363,7 +371,7 @@ async fn a_queue_left_by_a_killed_process_is_drained_by_try_once() {
         inbox.clone(),
         ReceiverConfig {
             worker_batch: 2,
-            ..ReceiverConfig::default()
+            ..trusting()
         },
     );
     let mut worker = r.worker();
@@ -429,7 +437,7 @@ async fn flaky_proxy(target: String) -> (String, Arc<Mutex<HashMap<String, u32>>
 #[tokio::test]
 async fn simulator_deliveries_retried_after_a_503_give_one_note_each() {
     let sim = SimHandle::start(fast_sim()).await.unwrap();
-    let r = start(ReceiverConfig::default()).await;
+    let r = start(trusting()).await;
     let (proxy, seen) = flaky_proxy(format!("{}/askara/webhook", r.url)).await;
     sim.register_webhook(&proxy);
     let mut uuids = sim.add_generated(5, 3);
@@ -497,7 +505,7 @@ async fn a_delivery_that_failed_every_retry_is_caught_by_the_reconciliation_poll
                 },
                 ..PollConfig::default()
             }),
-            ..ReceiverConfig::default()
+            ..trusting()
         },
     )
     .await;
@@ -540,10 +548,10 @@ async fn slim_payloads_are_completed_with_get_note_when_credentials_exist() {
     .unwrap();
     let with_api = start(ReceiverConfig {
         api: Some(api_for(&sim)),
-        ..ReceiverConfig::default()
+        ..trusting()
     })
     .await;
-    let without = start(ReceiverConfig::default()).await;
+    let without = start(trusting()).await;
     sim.register_webhook(&format!("{}/askara/webhook", with_api.url));
     sim.register_webhook(&format!("{}/askara/webhook", without.url));
     let uuids = sim.add_generated(3, 21);
@@ -576,4 +584,205 @@ async fn slim_payloads_are_completed_with_get_note_when_credentials_exist() {
     with_api.stop().await;
     without.stop().await;
     sim.shutdown().await;
+}
+
+fn forged_delivery(uuid: &str, org: &str, content: &str, updated: &str) -> Value {
+    json!({
+        "events": [{
+            "id": uuid, "resource_type": "note", "action": "new_note",
+            "metadata": {"note": {
+                "uuid": uuid, "type": "consultation_summary", "content": content,
+                "createdAt": "2026-02-24T10:30:00+00:00", "updatedAt": updated,
+                "patient": {"uuid": "p-x", "firstName": "Mallory", "lastName": "Forger"}
+            }},
+            "resource_metadata": {"user_id": "u-forger", "organization_id": org}
+        }],
+        "meta": {"webhook_id": "w"}
+    })
+}
+
+#[tokio::test]
+async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
+    let sim = SimHandle::start(fast_sim()).await.unwrap();
+    let real = sim.add_generated(2, 31);
+    let api = api_for(&sim);
+    let org = api.organization_id().await.unwrap().unwrap();
+    let r = start(ReceiverConfig {
+        api: Some(api),
+        ..ReceiverConfig::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let post = |body: Value| {
+        let http = http.clone();
+        let url = format!("{}/askara/webhook", r.url);
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A real note delivered honestly arrives as Askara has it, with its author.
+    let mut honest = forged_delivery(
+        &real[0],
+        &org,
+        "whatever the payload says",
+        "2026-02-24T10:30:00+00:00",
+    );
+    honest["events"][0]["metadata"]["note"] = sim.note(&real[0]).unwrap();
+    assert_eq!(post(honest).await, 200);
+    // Forgeries: an unknown uuid, a real uuid with other content and a far-future updatedAt,
+    // and a real uuid from another organisation.
+    assert_eq!(
+        post(forged_delivery(
+            "00000000-0000-4000-8000-000000000000",
+            &org,
+            "Invented.",
+            "2026-02-24T10:30:00+00:00"
+        ))
+        .await,
+        200
+    );
+    assert_eq!(
+        post(forged_delivery(
+            &real[0],
+            &org,
+            "Rewritten.",
+            "2099-01-01T00:00:00+00:00"
+        ))
+        .await,
+        200
+    );
+    assert_eq!(
+        post(forged_delivery(
+            &real[1],
+            "another-org",
+            "Other org.",
+            "2099-01-01T00:00:00+00:00"
+        ))
+        .await,
+        200
+    );
+    wait_until(20, "all four processed", || {
+        let rc = r.receiver.clone();
+        async move {
+            let s = rc.status().await;
+            s.queue.pending == 0 && s.queue.processed == 4
+        }
+    })
+    .await;
+    let notes = all_notes(&r.inbox).await;
+    assert_eq!(notes.len(), 1, "only the real, honestly delivered note");
+    let n = r.inbox.get(&real[0]).await.unwrap().unwrap();
+    assert_eq!(
+        Value::String(n.content.clone()),
+        sim.note(&real[0]).unwrap()["content"]
+    );
+    assert!(n.verified);
+    assert_eq!(n.status, inbox::Status::New);
+    assert_eq!(n.author_user_id.as_deref(), Some("u-forger"));
+    assert!(r.inbox.versions(&real[0]).await.unwrap().is_empty());
+    assert!(r.inbox.get(&real[1]).await.unwrap().is_none());
+    assert_eq!(r.receiver.status().await.events_skipped, 2);
+    r.stop().await;
+
+    // Without credentials and without --trust-payloads nothing is stored.
+    let r = start(ReceiverConfig::default()).await;
+    let url = format!("{}/askara/webhook", r.url);
+    let status = http
+        .post(url)
+        .json(&forged_delivery(
+            "n-1",
+            &org,
+            "Invented.",
+            "2026-02-24T10:30:00+00:00",
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    wait_until(20, "processed", || {
+        let rc = r.receiver.clone();
+        async move { rc.status().await.queue.processed == 1 }
+    })
+    .await;
+    assert!(all_notes(&r.inbox).await.is_empty());
+    r.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_sending_headers_slowly_is_cut_off_and_a_full_queue_answers_503() {
+    let r = start(ReceiverConfig {
+        header_timeout: Duration::from_millis(300),
+        max_pending: 2,
+        run_worker: false,
+        ..trusting()
+    })
+    .await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = r.url.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut cut_off = false;
+    for b in b"POST /askara/webhook HTTP/1.1\r\nHost: x\r\n".iter() {
+        if slow.write_all(&[*b]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    if !cut_off {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(2), slow.read(&mut buf)).await;
+        cut_off = matches!(read, Ok(Ok(0)) | Ok(Err(_)) | Ok(Ok(_)));
+    }
+    assert!(cut_off, "a slow client kept its connection");
+
+    let http = reqwest::Client::new();
+    let url = format!("{}/askara/webhook", r.url);
+    let body = json!({"events": [], "meta": {}});
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        codes.push(
+            http.post(&url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(codes, vec![200, 200, 503, 503]);
+    assert_eq!(r.inbox.delivery_counts().await.unwrap().pending, 2);
+    // Health tells loopback callers the counts.
+    let h: Value = http
+        .get(format!("{}/healthz", r.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(h.get("queue").is_some(), "{h}");
+    let h: Value = http
+        .get(format!("{}/healthz", r.url))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h, json!({"status": "ok"}));
+    r.stop().await;
 }

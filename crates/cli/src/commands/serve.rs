@@ -65,6 +65,11 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         Some(s) => Some(Sensitive::new(s.to_string())),
         None => None,
     };
+    if !addr.ip().is_loopback() && !secret.as_ref().is_some_and(|s| strong_secret(s.expose())) {
+        return Err(CliError::usage(format!(
+            "--listen {addr} is reachable from other machines: give a --webhook-secret of at least 128 bits (make one with `openssl rand -hex 16`) and register the URL ending in it"
+        )));
+    }
     if let Some(0) = args.interval {
         return Err(CliError::usage(
             "--interval must be at least 1 second (Askara recommends 30-60)",
@@ -103,6 +108,8 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         poll,
         // --hold-queue: store only; a later `serve` drains the queue.
         run_worker: !args.hold_queue,
+        trust_payloads: args.trust_payloads,
+        max_pending: args.max_pending,
         ..ReceiverConfig::default()
     };
     let r = Receiver::start(inbox, cfg);
@@ -111,8 +118,10 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
     println!("  health:     GET {}", receiver::HEALTH_PATH);
     if args.poll {
         println!("  polling:    on (slower while deliveries flow)");
+    } else if !has_api && args.trust_payloads {
+        eprintln!("warning: no Askara credentials: payloads are stored as delivered and marked UNVERIFIED");
     } else if !has_api {
-        eprintln!("note: no Askara credentials: payloads are stored as delivered; incomplete ones are skipped and recorded");
+        eprintln!("warning: no Askara credentials: deliveries cannot be confirmed and are rejected (sign in with `askara-inbox login`, or pass --trust-payloads)");
     }
     r.serve(listener, shutdown_signal())
         .await
@@ -138,5 +147,28 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// At least 128 bits: 32 hex digits, or 22 characters from a larger alphabet, with enough
+/// different characters that it is not a repeated pattern.
+fn strong_secret(s: &str) -> bool {
+    let distinct = s.chars().collect::<std::collections::BTreeSet<_>>().len();
+    let hex = s.chars().all(|c| c.is_ascii_hexdigit());
+    let needed = if hex { 32 } else { 22 };
+    s.chars().count() >= needed && distinct >= 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strong_secret;
+
+    #[test]
+    fn secrets_of_128_bits() {
+        assert!(strong_secret("3f9a1c0e7b2d4a6f8e1c3b5d7f9a0c2e"));
+        assert!(!strong_secret("3f9a1c0e7b2d4a6f8e1c3b5d7f9a0c2"));
+        assert!(strong_secret("Zq8_Lw3-Yt6vRk1pNx4sMb"));
+        assert!(!strong_secret("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!strong_secret("hunter2"));
     }
 }
