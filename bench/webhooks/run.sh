@@ -36,7 +36,8 @@ if [ ! -d bench/webhooks/reference/node_modules ]; then
 fi
 
 
-"$WORK/askara-inbox" --data-dir "$WORK/rust" serve --listen "127.0.0.1:$RUST_PORT" \
+# No credentials here: payloads are stored as delivered (unverified), the work Express does.
+"$WORK/askara-inbox" --data-dir "$WORK/rust" serve --listen "127.0.0.1:$RUST_PORT" --trust-payloads \
   >"$WORK/rust.log" 2>&1 &
 PIDS+=($!)
 PORT="$REF_FULL_PORT" DB="$WORK/ref-full.sqlite3" SYNC=full node bench/webhooks/reference/server.js \
