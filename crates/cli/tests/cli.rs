@@ -63,20 +63,7 @@ async fn synced(notes: usize) -> (SimHandle, tempfile::TempDir) {
     let sim = SimHandle::start(SimConfig::default()).await.unwrap();
     sim.add_generated(notes, 9);
     let dir = tempfile::tempdir().unwrap();
-    let base = sim.base_url();
-    let r = run(
-        dir.path(),
-        &[
-            "sync",
-            "--once",
-            "--base-url",
-            &base,
-            "--client-id",
-            "askara-inbox-demo",
-        ],
-        &secret(),
-    )
-    .await;
+    let r = sync_once(dir.path(), &sim.base_url()).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(&format!("{notes} new")), "{}", r.stdout);
     (sim, dir)
@@ -399,43 +386,12 @@ async fn a_sync_killed_at_random_points_loses_and_doubles_nothing() {
 
 #[tokio::test]
 async fn sim_command_serves_the_api() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["sim", "--listen", &addr, "--notes", "7"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(first.contains(&addr), "{first}");
+    let (mut sim, base) = sim_process(&["--notes", "7"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let base = format!("http://{addr}");
-    let r = run(
-        dir.path(),
-        &[
-            "sync",
-            "--once",
-            "--base-url",
-            &base,
-            "--client-id",
-            "askara-inbox-demo",
-        ],
-        &secret(),
-    )
-    .await;
+    let r = sync_once(dir.path(), &base).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("7 new"), "{}", r.stdout);
-    child.kill().await.unwrap();
+    sim.kill().await.unwrap();
 }
 
 /// A running `askara-inbox sim`; its stdout stays open (it prints after its first line).

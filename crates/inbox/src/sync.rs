@@ -107,8 +107,8 @@ struct PassOutcome {
     complete: bool,
     /// Notes not seen before in this walk.
     fresh: usize,
-    /// A page shorter than the fullest one was followed by more notes: some arrived while paging, and
-    /// page offsets may have stepped over others.
+    /// A short page was followed by more notes: some arrived while paging, and page offsets
+    /// may have stepped over others.
     stepped_over: bool,
 }
 
@@ -127,8 +127,6 @@ pub struct PollReport {
     pub unreadable: usize,
     /// The most notes the server was seen to put on a page that was not its last.
     pub server_page_size: Option<usize>,
-    #[serde(skip)]
-    last_page_items: usize,
 }
 
 impl PollReport {
@@ -138,7 +136,6 @@ impl PollReport {
         self.unchanged += other.unchanged;
         self.pages += other.pages;
         self.unreadable += other.unreadable;
-        self.server_page_size = self.server_page_size.max(other.server_page_size);
     }
 
     fn add(&mut self, r: &IngestReport) {
@@ -223,6 +220,7 @@ impl Poller {
             self.revision_pass(&mut report).await?;
         }
         report.requests = self.api.requests_sent() - before;
+        report.server_page_size = self.learned_page_size();
         if report.unreadable > 0 {
             tracing::warn!(
                 unreadable = report.unreadable,
@@ -322,7 +320,6 @@ impl Poller {
                     .await?;
             }
         }
-        report.server_page_size = report.server_page_size.or(self.learned_page_size());
         if report.filter_ignored {
             tracing::warn!(
                 filter = %self.cfg.created_filter,
@@ -350,6 +347,7 @@ impl Poller {
         let mut last: Option<DateTime<Utc>> = None;
         let mut first_page: Vec<String> = Vec::new();
         let mut out = PassOutcome::default();
+        let mut previous_items = 0usize;
         let mut previous_short = false;
         let mut max_items = 0usize;
         let fetch = |page: usize| {
@@ -387,12 +385,12 @@ impl Poller {
             if previous_short {
                 out.stepped_over = true;
             }
-            // Short of a full page (the server's learned size, else what we ask): that page
-            // was the end at the time, so more after it arrived while paging.
+            // A page without metadata short of a full one (the fullest yet, the server's
+            // learned size, else what we ask) was the end when served: notes after it arrived
+            // while paging. (Metadata would have said it was the last.)
             max_items = max_items.max(p.item_count);
-            // (Paging metadata would have said it was the last.)
-            previous_short = !p.paginated
-                && (p.item_count < max_items || p.item_count < self.full_page_size().min(size));
+            previous_short =
+                !p.paginated && (p.item_count < max_items || p.item_count < self.full_page_size());
             seen_in_run += p.item_count as u64;
             report.unreadable += p.unreadable;
             for n in &p.notes {
@@ -408,16 +406,16 @@ impl Poller {
             }
             if page > 1 {
                 // The page before this one was followed by more: it was a full page.
-                self.learn_page_size(report.last_page_items);
+                self.learn_page_size(previous_items);
             }
-            report.last_page_items = p.item_count;
+            previous_items = p.item_count;
             let more = if p.paginated {
                 let said_more = p.next.is_some() || p.total.is_some_and(|t| seen_in_run < t);
                 // Metadata that says "last" while the walk never left the second it started
                 // in, on a full page, is not trusted: the rest of that second is read too.
                 let stalled = start_second.is_some()
                     && w.high.map(|h| h.trunc_subsecs(0)) == start_second
-                    && p.item_count >= self.full_page_size().min(size);
+                    && p.item_count >= self.full_page_size();
                 said_more || stalled
             } else {
                 true
@@ -464,7 +462,9 @@ impl Poller {
 
     /// What counts as a full page: the server's own page size once learned, else what we ask.
     fn full_page_size(&self) -> usize {
-        self.learned_page_size().unwrap_or(self.cfg.page_size)
+        self.learned_page_size()
+            .unwrap_or(self.cfg.page_size)
+            .min(self.cfg.page_size)
     }
 
     async fn revision_pass_due(&self) -> Result<bool, SyncError> {

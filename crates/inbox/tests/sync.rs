@@ -3,22 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use askara::{ApiClient, ApiError, ClientConfig, ManualClock, MemoryTokenStore, SharedClock};
 use askara_sim::{CollectionFormat, RetryAfter, SimConfig, SimHandle};
 use chrono::{TimeZone, Utc};
+use common::{inbox_uuids, rig_with, Rig};
 use inbox::sync::{Poller, SyncConfig, SyncError};
-use inbox::{Inbox, ListQuery, Status};
+use inbox::{Inbox, Status};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-
-struct Rig {
-    sim: SimHandle,
-    inbox: Inbox,
-    poller: Poller,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
 
 fn sim_config(format: CollectionFormat) -> SimConfig {
     SimConfig {
@@ -27,48 +22,6 @@ fn sim_config(format: CollectionFormat) -> SimConfig {
         device_poll_interval_secs: 0,
         ..SimConfig::default()
     }
-}
-
-async fn rig_with(cfg: SimConfig, page_size: usize) -> Rig {
-    let sim = SimHandle::start(cfg.clone()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
-    let clock = ManualClock::new(Utc::now());
-    let shared: SharedClock = Arc::new(clock.clone());
-    let api_cfg = ClientConfig::new(&sim.base_url(), &cfg.client_id)
-        .unwrap()
-        .with_secret(Some(cfg.client_secret.clone().into()));
-    let api = Arc::new(
-        ApiClient::new(
-            api_cfg,
-            Arc::new(MemoryTokenStore::default()),
-            shared.clone(),
-        )
-        .unwrap(),
-    );
-    let sync_cfg = SyncConfig {
-        page_size,
-        seed: Some(7),
-        ..SyncConfig::default()
-    };
-    let poller = Poller::new(api, inbox.clone(), sync_cfg, shared);
-    Rig {
-        sim,
-        inbox,
-        poller,
-        clock,
-        _dir: dir,
-    }
-}
-
-async fn inbox_uuids(inbox: &Inbox) -> Vec<String> {
-    inbox
-        .list(ListQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.uuid)
-        .collect()
 }
 
 /// Exactly the server's set: nothing missing, nothing doubled.

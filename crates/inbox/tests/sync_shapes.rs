@@ -6,13 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use askara::{ApiClient, ClientConfig, ManualClock, MemoryTokenStore, SharedClock};
+mod common;
+
 use askara_sim::{CollectionFormat, SimConfig, SimHandle};
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
-use inbox::sync::{Incomplete, PollReport, Poller, SyncConfig, SyncError};
-use inbox::{Inbox, ListQuery};
+use common::{inbox_uuids, rig_with, Rig};
+use inbox::sync::{Incomplete, PollReport, SyncError};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// How the server pages.
 #[derive(Debug, Clone, Copy)]
@@ -23,47 +23,6 @@ enum Paging {
     Capped(usize),
     /// `itemsPerPage` ignored: every page holds this many (API Platform's default is 30).
     Fixed(usize),
-}
-
-struct Rig {
-    sim: SimHandle,
-    inbox: Inbox,
-    poller: Poller,
-    _dir: tempfile::TempDir,
-}
-
-async fn rig(cfg: SimConfig, page_size: usize) -> Rig {
-    let sim = SimHandle::start(cfg.clone()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
-    let clock: SharedClock = Arc::new(ManualClock::new(Utc::now()));
-    let api_cfg = ClientConfig::new(&sim.base_url(), &cfg.client_id)
-        .unwrap()
-        .with_secret(Some(cfg.client_secret.clone().into()));
-    let api = Arc::new(
-        ApiClient::new(
-            api_cfg,
-            Arc::new(MemoryTokenStore::default()),
-            clock.clone(),
-        )
-        .unwrap(),
-    );
-    let poller = Poller::new(
-        api,
-        inbox.clone(),
-        SyncConfig {
-            page_size,
-            seed: Some(3),
-            ..SyncConfig::default()
-        },
-        clock,
-    );
-    Rig {
-        sim,
-        inbox,
-        poller,
-        _dir: dir,
-    }
 }
 
 fn shape(format: CollectionFormat, totals: bool, paging: Paging, offset: i32) -> SimConfig {
@@ -85,23 +44,13 @@ fn shape(format: CollectionFormat, totals: bool, paging: Paging, offset: i32) ->
     cfg
 }
 
-async fn uuids(inbox: &Inbox) -> Vec<String> {
-    inbox
-        .list(ListQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.uuid)
-        .collect()
-}
-
 async fn assert_exactly_the_servers_notes(rig: &Rig, what: &str) {
     assert_exactly(rig, &BTreeSet::new(), what).await;
 }
 
 /// The inbox holds the server's notes but `except`, each once.
 async fn assert_exactly(rig: &Rig, except: &BTreeSet<String>, what: &str) {
-    let got = uuids(&rig.inbox).await;
+    let got = inbox_uuids(&rig.inbox).await;
     let set: BTreeSet<_> = got.iter().cloned().collect();
     assert_eq!(set.len(), got.len(), "{what}: a note was stored twice");
     let want: BTreeSet<_> = rig
@@ -121,7 +70,7 @@ async fn assert_exactly(rig: &Rig, except: &BTreeSet<String>, what: &str) {
 
 #[tokio::test]
 async fn a_second_of_250_notes_as_a_plain_array_capped_at_30_arrives_in_one_sync() {
-    let mut rig = rig(
+    let mut rig = rig_with(
         shape(CollectionFormat::Plain, true, Paging::Fixed(30), 0),
         100,
     )
@@ -144,7 +93,7 @@ async fn a_second_of_250_notes_as_a_plain_array_capped_at_30_arrives_in_one_sync
 
 #[tokio::test]
 async fn the_reported_case_plain_array_capped_at_50_with_157_in_one_second() {
-    let mut rig = rig(
+    let mut rig = rig_with(
         shape(CollectionFormat::Plain, true, Paging::Capped(50), 0),
         100,
     )
@@ -182,7 +131,7 @@ async fn every_shape_every_collision_every_offset() {
                     let what = format!(
                         "{format:?} totals={totals} {paging:?} {per_second}/s offset={offset}"
                     );
-                    let mut rig = rig(shape(format, totals, paging, offset), 100).await;
+                    let mut rig = rig_with(shape(format, totals, paging, offset), 100).await;
                     // Older notes a minute apart, then three seconds holding `per_second`
                     // notes each.
                     for k in 0..25u64 {
@@ -260,7 +209,7 @@ async fn a_server_ignoring_page_is_reported_never_looped_on() {
     for format in [CollectionFormat::Plain, CollectionFormat::Hydra] {
         let mut cfg = shape(format, false, Paging::Fixed(30), 0);
         cfg.honour_page = false;
-        let mut rig = rig(cfg, 100).await;
+        let mut rig = rig_with(cfg, 100).await;
         rig.sim.add_generated(95, 8);
         let err = rig.poller.try_full().await.unwrap_err();
         assert!(
@@ -276,13 +225,13 @@ async fn a_server_ignoring_page_is_reported_never_looped_on() {
         assert!(!msg.contains('\n'), "{msg}");
         // Two listings, not a loop; the first page is kept.
         assert_eq!(rig.sim.lists_served(), 2, "{format:?}");
-        assert_eq!(uuids(&rig.inbox).await.len(), 30, "{format:?}");
+        assert_eq!(inbox_uuids(&rig.inbox).await.len(), 30, "{format:?}");
     }
 }
 
 #[tokio::test]
 async fn a_short_page_without_metadata_is_not_the_end_but_an_empty_one_is() {
-    let mut rig = rig(
+    let mut rig = rig_with(
         shape(CollectionFormat::Plain, true, Paging::Capped(20), 0),
         100,
     )
@@ -308,7 +257,7 @@ async fn a_short_page_without_metadata_is_not_the_end_but_an_empty_one_is() {
 }
 
 async fn rig_hydra_capped() -> Rig {
-    rig(
+    rig_with(
         shape(CollectionFormat::Hydra, true, Paging::Capped(20), 0),
         100,
     )

@@ -130,7 +130,9 @@ impl Worker {
             }
         };
         // Deliveries are read side by side: each may wait on `GET /notes/{uuid}`.
-        let reads = futures_join_all(batch.iter().map(|d| self.read(d, org.as_deref()))).await;
+        let reads =
+            futures_util::future::join_all(batch.iter().map(|d| self.read(d, org.as_deref())))
+                .await;
         for (d, outcome) in batch.into_iter().zip(reads) {
             match outcome {
                 ReadOutcome::Ready(read) => ready.push((d.id, read)),
@@ -324,11 +326,7 @@ impl Worker {
         for (i, ev) in events.iter().enumerate() {
             let event_id = ev
                 .get("id")
-                .and_then(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .or_else(|| v.as_u64().map(|n| n.to_string()))
-                })
+                .and_then(id_string)
                 .unwrap_or_else(|| format!("#{i}"));
             read.event_ids.push(event_id.clone());
             let skip = |read: &mut Read, reason: String| {
@@ -386,10 +384,11 @@ impl Worker {
                     }
                 },
             };
-            if let Some(author) = meta.and_then(|m| m.get("user_id")).and_then(id_string) {
+            let author = meta.and_then(|m| m.get("user_id")).and_then(id_string);
+            if let Some(author) = author.filter(|a| !a.is_empty()) {
                 read.authors.push((uuid.clone(), author));
             }
-            if self.r.shared.cfg.api.is_none() {
+            let Some(api) = &self.r.shared.cfg.api else {
                 // Nobody can confirm the payload: stored only when the operator said so.
                 let complete = note.contains_key("content") && note.contains_key("createdAt");
                 match Note::from_json(Value::Object(note)) {
@@ -404,13 +403,13 @@ impl Worker {
                     ),
                 }
                 continue;
-            }
+            };
             // A hint, not the truth: what Askara's API says about the uuid is what is stored.
             let delivered_updated = note
                 .get("updatedAt")
                 .and_then(Value::as_str)
                 .and_then(askara::parse_instant);
-            match self.fetch(&uuid, delivered_updated).await {
+            match self.fetch(api, &uuid, delivered_updated).await {
                 Fetch::Got(n) => {
                     read.fetched.push(uuid);
                     read.notes.push(n);
@@ -423,7 +422,12 @@ impl Worker {
         ReadOutcome::Ready(read)
     }
 
-    async fn fetch(&self, uuid: &str, delivered_updated: Option<chrono::DateTime<Utc>>) -> Fetch {
+    async fn fetch(
+        &self,
+        api: &askara::ApiClient,
+        uuid: &str,
+        delivered_updated: Option<chrono::DateTime<Utc>>,
+    ) -> Fetch {
         let shared = &self.r.shared;
         // A retried delivery of a note Askara already gave us, at that version or later,
         // needs no request.
@@ -434,9 +438,6 @@ impl Worker {
                 return Fetch::Known;
             }
         }
-        let Some(api) = &shared.cfg.api else {
-            return Fetch::Skip("no Askara credentials".into());
-        };
         match api.get_note(uuid).await {
             Ok(n) if n.uuid == uuid => Fetch::Got(n),
             Ok(_) => Fetch::Skip("rejected: Askara answered with another note".into()),
@@ -519,37 +520,11 @@ enum Fetch {
     Defer(String),
 }
 
+/// An id Askara may write as a string or a number.
 fn id_string(v: &Value) -> Option<String> {
     v.as_str()
         .map(str::to_string)
         .or_else(|| v.as_u64().map(|n| n.to_string()))
-        .filter(|s| !s.is_empty())
-}
-
-/// Runs the futures side by side on this task and returns their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 /// Ingests the reads' notes: Askara's versions as verified, payloads as unverified, each with

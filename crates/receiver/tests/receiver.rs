@@ -263,14 +263,7 @@ async fn malformed_oversized_wrong_secret_and_noteless_bodies() {
     let outcome = with_skips.outcome.as_ref().unwrap().to_string();
     assert!(!outcome.contains(note(3)["content"].as_str().unwrap()));
     // Health: JSON with the ages of the last delivery and poll.
-    let h: Value = http()
-        .get(format!("{}/healthz", r.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = health(&r.url, None).await;
     assert_eq!(h["status"], "ok");
     assert!(h["lastDeliveryAgeSecs"].as_f64().unwrap() < 60.0, "{h}");
     assert!(h["lastPollAgeSecs"].is_null());
@@ -587,18 +580,22 @@ async fn slim_payloads_are_completed_with_get_note_when_credentials_exist() {
 }
 
 fn forged_delivery(uuid: &str, org: &str, content: &str, updated: &str) -> Value {
-    json!({
-        "events": [{
-            "id": uuid, "resource_type": "note", "action": "new_note",
-            "metadata": {"note": {
-                "uuid": uuid, "type": "consultation_summary", "content": content,
-                "createdAt": "2026-02-24T10:30:00+00:00", "updatedAt": updated,
-                "patient": {"uuid": "p-x", "firstName": "Mallory", "lastName": "Forger"}
-            }},
-            "resource_metadata": {"user_id": "u-forger", "organization_id": org}
-        }],
-        "meta": {"webhook_id": "w"}
-    })
+    let mut ev = event(&json!({
+        "uuid": uuid, "type": "consultation_summary", "content": content,
+        "createdAt": "2026-02-24T10:30:00+00:00", "updatedAt": updated,
+        "patient": {"uuid": "p-x", "firstName": "Mallory", "lastName": "Forger"}
+    }));
+    ev["resource_metadata"] = json!({"user_id": "u-forger", "organization_id": org});
+    delivery(vec![ev])
+}
+
+/// `GET /healthz`, with an `X-Forwarded-For` when `forwarded_for` is given.
+async fn health(url: &str, forwarded_for: Option<&str>) -> Value {
+    let mut req = http().get(format!("{url}/healthz"));
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test]
@@ -612,20 +609,8 @@ async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
         ..ReceiverConfig::default()
     })
     .await;
-    let http = reqwest::Client::new();
-    let post = |body: Value| {
-        let http = http.clone();
-        let url = format!("{}/askara/webhook", r.url);
-        async move {
-            http.post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
+    let url = format!("{}/askara/webhook", r.url);
+    let deliver = |body: Value| post(&url, body.to_string());
     // A real note delivered honestly arrives as Askara has it, with its author.
     let mut honest = forged_delivery(
         &real[0],
@@ -634,11 +619,11 @@ async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
         "2026-02-24T10:30:00+00:00",
     );
     honest["events"][0]["metadata"]["note"] = sim.note(&real[0]).unwrap();
-    assert_eq!(post(honest).await, 200);
+    assert_eq!(deliver(honest).await, 200);
     // Forgeries: an unknown uuid, a real uuid with other content and a far-future updatedAt,
     // and a real uuid from another organisation.
     assert_eq!(
-        post(forged_delivery(
+        deliver(forged_delivery(
             "00000000-0000-4000-8000-000000000000",
             &org,
             "Invented.",
@@ -648,7 +633,7 @@ async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
         200
     );
     assert_eq!(
-        post(forged_delivery(
+        deliver(forged_delivery(
             &real[0],
             &org,
             "Rewritten.",
@@ -658,7 +643,7 @@ async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
         200
     );
     assert_eq!(
-        post(forged_delivery(
+        deliver(forged_delivery(
             &real[1],
             "another-org",
             "Other org.",
@@ -693,19 +678,8 @@ async fn forged_deliveries_change_nothing_when_askara_can_be_asked() {
     // Without credentials and without --trust-payloads nothing is stored.
     let r = start(ReceiverConfig::default()).await;
     let url = format!("{}/askara/webhook", r.url);
-    let status = http
-        .post(url)
-        .json(&forged_delivery(
-            "n-1",
-            &org,
-            "Invented.",
-            "2026-02-24T10:30:00+00:00",
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status.as_u16(), 200);
+    let forged = forged_delivery("n-1", &org, "Invented.", "2026-02-24T10:30:00+00:00");
+    assert_eq!(post(&url, forged.to_string()).await, 200);
     wait_until(20, "processed", || {
         let rc = r.receiver.clone();
         async move { rc.status().await.queue.processed == 1 }
@@ -747,42 +721,18 @@ async fn a_client_sending_headers_slowly_is_cut_off_and_a_full_queue_answers_503
     }
     assert!(cut_off, "a slow client kept its connection");
 
-    let http = reqwest::Client::new();
     let url = format!("{}/askara/webhook", r.url);
-    let body = json!({"events": [], "meta": {}});
+    let body = delivery(Vec::new()).to_string();
     let mut codes = Vec::new();
     for _ in 0..4 {
-        codes.push(
-            http.post(&url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        codes.push(post(&url, body.clone()).await);
     }
     assert_eq!(codes, vec![200, 200, 503, 503]);
     assert_eq!(r.inbox.delivery_counts().await.unwrap().pending, 2);
     // Health tells loopback callers the counts.
-    let h: Value = http
-        .get(format!("{}/healthz", r.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = health(&r.url, None).await;
     assert!(h.get("queue").is_some(), "{h}");
-    let h: Value = http
-        .get(format!("{}/healthz", r.url))
-        .header("x-forwarded-for", "203.0.113.9")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = health(&r.url, Some("203.0.113.9")).await;
     assert_eq!(h, json!({"status": "ok"}));
     r.stop().await;
 }
