@@ -58,10 +58,10 @@ function renderRow(el, row) {
     when.textContent = '';
     return;
   }
-  el.className = `row status-${row.status}`;
+  el.className = `row status-${row.status}${row.verified ? '' : ' unverified'}`;
   el.dataset.uuid = row.uuid;
   el.setAttribute('role', 'option');
-  mark.title = row.status;
+  mark.title = row.verified ? row.status : `${row.status}, unverified`;
   if (row.nameParts) setParts(name, row.nameParts);
   else name.textContent = row.patientName;
   // A search result shows where the content matched in place of the note type.
@@ -158,6 +158,8 @@ function showNote(note) {
       ? ` · revised ${fmtDateTime(note.updatedAt)}${note.versions ? ` (${note.versions} earlier version${note.versions > 1 ? 's' : ''})` : ''}`
       : '';
   $('note-status').textContent = note.status;
+  $('note-author').textContent = note.authorUserId ? ` · recorded by Askara user ${note.authorUserId}` : '';
+  $('note-unverified').hidden = note.verified;
   // Text, never HTML: markup in a note shows as the characters it is made of.
   if (note.contentParts) setParts($('note-content'), note.contentParts);
   else $('note-content').textContent = note.content;
@@ -509,6 +511,7 @@ function readSettings() {
       deviceUrl: v('deviceUrl'),
       authorizeUrl: v('authorizeUrl'),
       signInMethod: /** @type {'device'|'browser'} */ (v('signInMethod')),
+      tokenBody: /** @type {'json'|'form'} */ (v('tokenBody')),
       scopes: v('scopes').split(/\s+/).filter(Boolean),
       intervalSecs: Number(v('intervalSecs')) || 45,
       importTarget: v('importTarget'),

@@ -12,12 +12,14 @@
  * @typedef {{kind: 'same'|'added'|'removed', text: string}} DiffPart
  * @typedef {{since: 'imported'|'previous', sinceUpdatedAt: string, parts: DiffPart[]}} ChangesView
  * @typedef {{uuid: string, patientName: string, patientUuid: string|null, typeLabel: string,
- *   createdAt: string, status: Status, nameParts?: TextPart[], snippet?: TextPart[]}} NoteRow
+ *   createdAt: string, status: Status, verified: boolean, nameParts?: TextPart[],
+ *   snippet?: TextPart[]}} NoteRow
  * @typedef {{uuid: string, result: 'imported'|'unchanged'|'updated'|'conflict'|'error',
  *   target: string, importedAt: string|null, importedBy: string|null, error: CmdError|null}} ImportView
  * @typedef {{uuid: string, patientName: string, patientUuid: string|null,
  *   patientExternalId: string|null, noteType: string|null, typeLabel: string, content: string,
- *   createdAt: string, updatedAt: string, status: Status, versions: number,
+ *   createdAt: string, updatedAt: string, status: Status, verified: boolean,
+ *   authorUserId: string|null, versions: number,
  *   lastImport: ImportView|null, contentParts?: TextPart[], changes?: ChangesView}} NoteView
  * @typedef {{typeLabel: string, content: string, updatedAt: string, replacedAt: string}} VersionView
  * @typedef {{uuid: string, name: string, externalId: string|null, noteCount: number}} PatientView
@@ -33,7 +35,7 @@
  *   verificationUriComplete: string|null, expiresAt: string}} DeviceView
  * @typedef {({method: 'device'} & DeviceView) | {method: 'browser', authorizeUrl: string}} SignInView
  * @typedef {{baseUrl: string, clientId: string, tokenUrl: string, deviceUrl: string,
- *   authorizeUrl: string, signInMethod: 'device'|'browser', scopes: string[],
+ *   authorizeUrl: string, signInMethod: 'device'|'browser', tokenBody: 'json'|'form', scopes: string[],
  *   intervalSecs: number, importTarget: string, mappingFile: string,
  *   notifyNewNotes: boolean}} Settings
  * @typedef {{ok: boolean, message: string}} Check

@@ -5,7 +5,9 @@
 #
 #   bench/webhooks/run.sh [--requests N] [--rounds N] [--senders N]
 #
-# Needs cargo and Node 20 (npm). Prints p50/p99 acknowledgement latency and throughput.
+# Needs cargo and Node 20 (npm). Prints p50/p99 acknowledgement latency and throughput, and
+# for each receiver how long after its last acknowledgement every note was stored and the
+# end-to-end rate (notes stored per second). A 100,000-delivery burst: --requests 100000 --rounds 1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/askara-inbox-target}"
@@ -58,6 +60,9 @@ cargo bench -q -p receiver --bench webhook_load -- \
   --target "rust=http://127.0.0.1:$RUST_PORT/askara/webhook" \
   --target "ref-full=http://127.0.0.1:$REF_FULL_PORT/api/askara/webhook" \
   --target "ref-normal=http://127.0.0.1:$REF_NORMAL_PORT/api/askara/webhook" \
+  --count "rust=notesInserted@http://127.0.0.1:$RUST_PORT/healthz" \
+  --count "ref-full=notes@http://127.0.0.1:$REF_FULL_PORT/count" \
+  --count "ref-normal=notes@http://127.0.0.1:$REF_NORMAL_PORT/count" \
   --baseline ref-full "$@"
 
 echo "== after the run"

@@ -2,9 +2,9 @@
 
 use crate::core::{AppInfo, ConnectionReport, Core, SignInView};
 use crate::error::CmdError;
-use crate::settings::Settings;
 use crate::status::StatusView;
 use crate::views::{Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
+use app::Settings;
 use std::sync::Arc;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;

@@ -4,11 +4,13 @@
 
 use crate::error::CmdError;
 use crate::notify::{NewNotesNotifier, Notification};
-use crate::settings::Settings;
 use crate::status::{self, Problem, StatusView};
 use crate::views::{self, Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
-use askara::{ApiClient, MemoryTokenStore, SystemClock, TokenStore};
-use import::{ImportContext, ImportTarget, TargetSpec};
+use app::importing::{self, ImportOptions};
+use app::settings::SignInMethod;
+use app::{Identity, Settings};
+use askara::{ApiClient, MemoryTokenStore, Sensitive, SystemClock, TokenStore};
+use import::{ImportTarget, TargetSpec};
 use inbox::sync::{Poller, SyncStatus};
 use inbox::{Inbox, ListQuery, SearchQuery, Status};
 use serde::Serialize;
@@ -184,8 +186,7 @@ pub struct Core {
     imports: tokio::sync::RwLock<()>,
     target: tokio::sync::Mutex<CachedTarget>,
     shell: Arc<dyn Shell>,
-    actor: String,
-    workstation: String,
+    who: Identity,
 }
 
 impl Core {
@@ -252,8 +253,7 @@ impl Core {
             imports: tokio::sync::RwLock::new(()),
             target: tokio::sync::Mutex::new(None),
             shell,
-            actor: os_user(),
-            workstation: gethostname::gethostname().to_string_lossy().into_owned(),
+            who: Identity::from_os(),
         }))
     }
 
@@ -301,11 +301,13 @@ impl Core {
         if let Some(m) = &self.memory_tokens {
             return Ok(m.clone());
         }
-        secrets::probe().map_err(CmdError::keyring)?;
-        let account = secrets::token_account(cfg.base_url.as_str(), &cfg.client_id);
-        let store = secrets::KeyringTokenStore::open(&account, &self.data_dir)
-            .map_err(CmdError::keyring)?;
-        Ok(Arc::new(store))
+        let opened = app::credentials::open_token_store(
+            &self.data_dir,
+            cfg,
+            app::credentials::StorePolicy::KeyringOnly,
+        )?
+        .ok_or_else(|| CmdError::keyring(secrets::KEYRING_FIX))?;
+        Ok(opened.store)
     }
 
     /// The API client for the current settings (shared, so tokens are cached in memory once).
@@ -314,7 +316,7 @@ impl Core {
         if let Some(api) = guard.as_ref() {
             return Ok(api.clone());
         }
-        let cfg = self.settings().client_config()?;
+        let cfg = self.settings().client_config(None)?;
         let store = self.token_store(&cfg)?;
         let api = Arc::new(ApiClient::new(cfg, store, Arc::new(SystemClock))?);
         *guard = Some(api.clone());
@@ -492,7 +494,7 @@ impl Core {
         self.sign_in_cancel();
         let api = self.api()?;
         let auth = api.auth().clone();
-        if self.settings().sign_in_method == "browser" {
+        if self.settings().sign_in_method == SignInMethod::Browser {
             let loopback = crate::loopback::Loopback::bind().await.map_err(|e| {
                 CmdError::new(
                     "io",
@@ -730,13 +732,14 @@ impl Core {
     /// Reviewed, dismissed, or back to new (undo); the previous status comes back for undo.
     pub async fn set_status(&self, uuid: &str, status: &str) -> Result<String, CmdError> {
         let to: Status = status.parse()?;
-        let change = self.inbox.set_status(uuid, to, &self.actor).await?;
+        let change = self.inbox.set_status(uuid, to, &self.who.actor).await?;
         self.notes_changed("status").await;
         Ok(change.from.as_str().to_string())
     }
 
-    /// Imports one note into the practice database. Target failures come back as a result
-    /// (`error`, with `{code, message}`) so the UI can offer a retry; every attempt is audited.
+    /// Imports one note into the practice database (`app::importing`). Target failures come
+    /// back as a result (`error`, with `{code, message}`) so the UI can offer a retry; every
+    /// attempt the target saw is audited.
     pub async fn import_note(
         &self,
         uuid: &str,
@@ -751,80 +754,44 @@ impl Core {
                 uuid: uuid.to_string(),
             })?;
         if note.status == Status::Dismissed {
-            return Err(CmdError::new(
-                "invalid_transition",
-                "This note is dismissed: undo the dismissal or mark it reviewed before importing",
-            ));
+            return Err(app::AppError::Dismissed {
+                uuid: uuid.to_string(),
+            }
+            .into());
         }
         let view = match self.target().await {
             Err(e) => ImportView {
                 uuid: uuid.to_string(),
                 result: "error".into(),
-                target: self.settings().import_target,
+                target: TargetSpec::parse(&self.settings().import_target)
+                    .map(|t| t.display())
+                    .unwrap_or_default(),
                 imported_at: None,
                 imported_by: None,
                 error: Some(e),
             },
-            Ok((described, target)) => {
-                let ctx = ImportContext {
-                    user: self.actor.clone(),
-                    workstation: self.workstation.clone(),
+            Ok((_, target)) => {
+                let opts = ImportOptions {
                     allow_update,
                     dry_run: false,
                 };
-                let (view, committed, detail) = match target.import(&note.to_note(), &ctx).await {
-                    Ok(o) => {
-                        let result = serde_json::to_value(o.result)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default();
-                        let committed = matches!(
-                            o.result,
-                            import::ImportResult::Imported
-                                | import::ImportResult::Unchanged
-                                | import::ImportResult::Updated
-                        );
-                        let at = o.imported_at.to_rfc3339();
-                        // The version's updatedAt lets a later revision show what changed since.
-                        let detail = json!({"target": described, "result": result,
-                            "importedAt": at, "importedBy": o.imported_by, "error": null,
-                            "noteUpdatedAt": note.updated_at.to_rfc3339()});
-                        let view = ImportView {
-                            uuid: uuid.to_string(),
-                            result,
-                            target: described.clone(),
-                            imported_at: Some(at),
-                            imported_by: Some(o.imported_by),
-                            error: None,
-                        };
-                        (view, committed, detail)
+                let mut attempts = importing::import_notes(
+                    &self.inbox,
+                    target.as_ref(),
+                    std::slice::from_ref(&note),
+                    opts,
+                    &self.who,
+                )
+                .await?;
+                let attempt = attempts
+                    .pop()
+                    .ok_or_else(|| CmdError::new("internal", "the import returned no attempt"))?;
+                if let Err(e) = &attempt.outcome {
+                    if e.is_connection_loss() {
+                        self.target.lock().await.take();
                     }
-                    Err(e) => {
-                        if e.is_connection_loss() {
-                            self.target.lock().await.take();
-                        }
-                        let detail = json!({"target": described, "result": "error",
-                            "code": e.code(), "error": e.to_string()});
-                        let view = ImportView {
-                            uuid: uuid.to_string(),
-                            result: "error".into(),
-                            target: described.clone(),
-                            imported_at: None,
-                            imported_by: None,
-                            error: Some(e.into()),
-                        };
-                        (view, false, detail)
-                    }
-                };
-                let attempt = inbox::ImportAttempt {
-                    uuid: uuid.to_string(),
-                    committed,
-                    detail,
-                };
-                self.inbox
-                    .record_imports(vec![attempt], &self.actor)
-                    .await?;
-                view
+                }
+                ImportView::from_attempt(attempt)
             }
         };
         tracing::info!(result = %view.result, "import attempt");
@@ -852,7 +819,12 @@ impl Core {
                 return Ok((described.clone(), t.clone()));
             }
         }
-        let t = connect_target(&s).await?;
+        let t = importing::connect(
+            &s.import_target,
+            Some(Path::new(s.mapping_file.trim())),
+            None,
+        )
+        .await?;
         let described = t.describe();
         *guard = Some((key, described.clone(), t.clone()));
         Ok((described, t))
@@ -869,7 +841,9 @@ impl Core {
         password: Option<String>,
     ) -> Result<(), CmdError> {
         settings.validate()?;
-        store_password(&settings, password)?;
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;
+        }
         settings.save(&self.data_dir)?;
         let was_syncing = lock(&self.sync).is_some();
         *lock(&self.settings) = settings;
@@ -897,7 +871,7 @@ impl Core {
         settings: Settings,
         password: Option<String>,
     ) -> Result<ConnectionReport, CmdError> {
-        let cfg = settings.client_config()?;
+        let cfg = settings.client_config(None)?;
         let askara = match probe_http(cfg.base_url.as_str()).await {
             Ok(status) => Check {
                 ok: true,
@@ -911,18 +885,24 @@ impl Core {
         let target = if settings.import_target.trim().is_empty() {
             None
         } else {
-            let mut s = settings.clone();
-            s.import_target = s.import_target.trim().to_string();
-            Some(match connect_target_with(&s, password).await {
-                Ok(t) => Check {
-                    ok: true,
-                    message: format!("Connected to {}", t.describe()),
+            Some(
+                match importing::connect(
+                    &settings.import_target,
+                    Some(Path::new(settings.mapping_file.trim())),
+                    password.map(Sensitive::new),
+                )
+                .await
+                {
+                    Ok(t) => Check {
+                        ok: true,
+                        message: format!("Connected to {}", t.describe()),
+                    },
+                    Err(e) => Check {
+                        ok: false,
+                        message: CmdError::from(e).message,
+                    },
                 },
-                Err(e) => Check {
-                    ok: false,
-                    message: e.message,
-                },
-            })
+            )
         };
         Ok(ConnectionReport { askara, target })
     }
@@ -966,17 +946,6 @@ impl Core {
     }
 }
 
-/// Who is acting, for the audit log and `imported_by`: the OS user.
-fn os_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .or_else(|| {
-            dirs::home_dir().and_then(|h| h.file_name().map(|n| n.to_string_lossy().into_owned()))
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn keyring_problem(e: &CmdError) -> Problem {
     tracing::warn!(error = %e.message, "keyring unavailable");
     let fix = secrets::KEYRING_FIX;
@@ -993,51 +962,6 @@ fn parse_status(s: Option<String>) -> Result<Option<Status>, CmdError> {
     Ok(s.filter(|s| !s.is_empty() && s != "all")
         .map(|s| s.parse::<Status>())
         .transpose()?)
-}
-
-fn store_password(settings: &Settings, password: Option<String>) -> Result<(), CmdError> {
-    let Some(pw) = password.filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    let spec = TargetSpec::parse(&settings.import_target)?;
-    if spec.kind() != "postgres" {
-        return Err(CmdError::config(
-            "a password is only used for a PostgreSQL target",
-        ));
-    }
-    secrets::KeyringPassword::open(&secrets::password_account(&spec.display()))
-        .and_then(|k| k.set(&askara::Sensitive::new(pw)))
-        .map_err(CmdError::keyring)
-}
-
-async fn connect_target(s: &Settings) -> Result<Arc<dyn ImportTarget>, CmdError> {
-    connect_target_with(s, None).await
-}
-
-/// Connects with `password`, else the one in the keyring (PostgreSQL only).
-async fn connect_target_with(
-    s: &Settings,
-    password: Option<String>,
-) -> Result<Arc<dyn ImportTarget>, CmdError> {
-    let mut spec = TargetSpec::parse(&s.import_target)?;
-    if spec.kind() == "postgres" {
-        let pw = match password.filter(|p| !p.is_empty()) {
-            Some(p) => Some(p),
-            None => secrets::KeyringPassword::open(&secrets::password_account(&spec.display()))
-                .and_then(|k| k.get())
-                .map_err(CmdError::keyring)?
-                .map(|p| p.expose().clone()),
-        };
-        if let Some(pw) = pw {
-            spec = spec.with_password(pw);
-        }
-    }
-    let mapping = match s.mapping_file.trim() {
-        "" => None,
-        path => Some(import::Mapping::load(path)?),
-    };
-    let t = import::connect(&spec, mapping, import::ConnectOptions::default()).await?;
-    Ok(Arc::from(t))
 }
 
 /// Any HTTP answer means Askara is reachable (a 404 at the root is fine).

@@ -50,6 +50,15 @@ impl From<import::ImportError> for CmdError {
     }
 }
 
+impl From<app::AppError> for CmdError {
+    fn from(e: app::AppError) -> Self {
+        match e {
+            app::AppError::Api(a) => a.into(),
+            e => CmdError::new(e.code(), desktop_words(&e.to_string())),
+        }
+    }
+}
+
 impl From<inbox::sync::SyncError> for CmdError {
     fn from(e: inbox::sync::SyncError) -> Self {
         match e {

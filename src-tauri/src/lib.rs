@@ -6,7 +6,6 @@ pub mod core;
 pub mod error;
 pub mod loopback;
 pub mod notify;
-pub mod settings;
 pub mod status;
 pub mod views;
 
@@ -110,34 +109,8 @@ fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>
         let notes = opts.demo_notes.unwrap_or(60);
         return tauri::async_runtime::block_on(core::Core::open_demo(every, notes, shell));
     }
-    let dir = match &opts.data_dir {
-        Some(d) => d.clone(),
-        None => dirs::data_dir()
-            .map(|d| d.join("askara-inbox"))
-            .ok_or_else(|| error::CmdError::config("no OS data folder: pass --data-dir DIR"))?,
-    };
+    let dir = app::paths::data_dir(opts.data_dir.clone())?;
     core::Core::open(dir, shell)
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 pub fn run() {
@@ -205,7 +178,7 @@ pub fn run() {
             // Ctrl-C or SIGTERM close the app as the window would (the demo cleans up).
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                wait_for_signal().await;
+                app::shutdown::signal().await;
                 handle.exit(0);
             });
             Ok(())

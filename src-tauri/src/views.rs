@@ -14,6 +14,8 @@ pub struct NoteRow {
     pub type_label: String,
     pub created_at: DateTime<Utc>,
     pub status: String,
+    /// `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
+    pub verified: bool,
     /// In search results: the patient name with the matched words marked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_parts: Option<Vec<TextPart>>,
@@ -61,6 +63,10 @@ pub struct NoteView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub status: String,
+    /// `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
+    pub verified: bool,
+    /// The Askara user who recorded the note, when a delivery named them.
+    pub author_user_id: Option<String>,
     /// How many earlier versions Askara replaced.
     pub versions: usize,
     /// The latest import attempt, if any.
@@ -83,6 +89,21 @@ pub struct ImportView {
     pub imported_at: Option<String>,
     pub imported_by: Option<String>,
     pub error: Option<crate::error::CmdError>,
+}
+
+impl ImportView {
+    /// What the UI shows of one import attempt.
+    pub fn from_attempt(a: app::importing::Attempt) -> Self {
+        let d = a.detail;
+        ImportView {
+            uuid: a.uuid,
+            result: d.result.as_str().into(),
+            target: d.target,
+            imported_at: d.imported_at.map(|t| t.to_rfc3339()),
+            imported_by: d.imported_by,
+            error: a.outcome.err().map(Into::into),
+        }
+    }
 }
 
 /// An earlier content of a revised note, as text.
@@ -160,6 +181,7 @@ impl From<&NoteRecord> for NoteRow {
             type_label: type_label(n.note_type.as_deref()),
             created_at: n.created_at,
             status: n.status.as_str().into(),
+            verified: n.verified,
             name_parts: None,
             snippet: None,
         }
@@ -301,6 +323,8 @@ impl NoteView {
             created_at: n.created_at,
             updated_at: n.updated_at,
             status: n.status.as_str().into(),
+            verified: n.verified,
+            author_user_id: n.author_user_id,
             uuid: n.uuid,
             versions,
             last_import,
@@ -317,22 +341,19 @@ pub fn changes(
     versions: &[inbox::NoteVersion],
     audit: &[AuditEvent],
 ) -> Option<ChangesView> {
+    use app::importing::{AttemptResult, ImportDetail};
+    // The newest committed import (the log is newest first), and the version it carried.
     let imported_at_version = audit
         .iter()
         .filter(|e| e.action == "import")
-        .find(|e| {
+        .filter_map(|e| ImportDetail::from_json(&e.detail))
+        .find(|d| {
             matches!(
-                e.detail.get("result").and_then(|r| r.as_str()),
-                Some("imported" | "unchanged" | "updated")
+                d.result,
+                AttemptResult::Imported | AttemptResult::Unchanged | AttemptResult::Updated
             )
         })
-        .and_then(|e| {
-            e.detail
-                .get("noteUpdatedAt")?
-                .as_str()?
-                .parse::<DateTime<Utc>>()
-                .ok()
-        });
+        .and_then(|d| d.note_updated_at);
     let (since, base) = match imported_at_version {
         Some(at) if at >= view.updated_at => return None,
         Some(at) => match versions.iter().rev().find(|v| v.updated_at == at) {
@@ -348,22 +369,33 @@ pub fn changes(
     })
 }
 
-/// An import attempt as the audit log recorded it (see `Core::import_note`).
+/// An import attempt as the audit log recorded it (`app::importing::ImportDetail`).
 fn import_from_audit(uuid: &str, d: &serde_json::Value) -> ImportView {
-    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let result = s("result").unwrap_or_else(|| "error".into());
-    ImportView {
-        uuid: uuid.to_string(),
-        error: (result == "error").then(|| {
-            crate::error::CmdError::new(
-                s("code").unwrap_or_else(|| "error".into()),
-                s("error").unwrap_or_default(),
-            )
-        }),
-        result,
-        target: s("target").unwrap_or_default(),
-        imported_at: s("importedAt"),
-        imported_by: s("importedBy"),
+    match app::importing::ImportDetail::from_json(d) {
+        Some(d) => ImportView {
+            uuid: uuid.to_string(),
+            error: (d.result == app::importing::AttemptResult::Error).then(|| {
+                crate::error::CmdError::new(
+                    d.code.clone().unwrap_or_else(|| "error".into()),
+                    d.error.clone().unwrap_or_default(),
+                )
+            }),
+            result: d.result.as_str().into(),
+            target: d.target,
+            imported_at: d.imported_at.map(|t| t.to_rfc3339()),
+            imported_by: d.imported_by,
+        },
+        None => ImportView {
+            uuid: uuid.to_string(),
+            result: "error".into(),
+            target: String::new(),
+            imported_at: None,
+            imported_by: None,
+            error: Some(crate::error::CmdError::new(
+                "error",
+                "this import record cannot be read",
+            )),
+        },
     }
 }
 

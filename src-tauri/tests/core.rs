@@ -325,7 +325,7 @@ async fn browser_sign_in_with_pkce_through_a_loopback_redirect() {
         .unwrap();
     core.start().await;
     let mut settings = core.settings();
-    settings.sign_in_method = "browser".into();
+    settings.sign_in_method = app::settings::SignInMethod::Browser;
     core.save_settings(settings, None).await.unwrap();
 
     // Refused in the browser: the loopback hears it, the UI is told in words.

@@ -1,8 +1,9 @@
-//! What every command needs: the data dir, remembered settings, the inbox, and an API client
-//! with the right credentials.
+//! What every command needs: the data dir, the settings, the inbox, and an API client with
+//! the right credentials, all through the application layer (`crates/app`).
 
 use crate::error::CliError;
-use crate::settings::Settings;
+use app::credentials::{self, StorePolicy};
+use app::Settings;
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SharedClock, SystemClock, TokenStore};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,38 +15,20 @@ pub struct Context {
 
 impl Context {
     pub fn new(data_dir: Option<PathBuf>) -> Result<Context, CliError> {
-        let data_dir = match data_dir {
-            Some(d) => d,
-            None => dirs::data_dir()
-                .map(|d| d.join("askara-inbox"))
-                .ok_or_else(|| {
-                    CliError::config(
-                        "no OS data dir: pass --data-dir DIR or set ASKARA_INBOX_DATA_DIR",
-                    )
-                })?,
-        };
-        std::fs::create_dir_all(&data_dir).map_err(|e| {
-            CliError::io(format!(
-                "cannot create the data dir {}: {e}; pass a writable --data-dir",
-                data_dir.display()
-            ))
-        })?;
-        let settings = Settings::load(&data_dir)?;
+        let data_dir = app::paths::data_dir(data_dir)?;
+        let (settings, _) = Settings::load(&data_dir)?;
         Ok(Context { data_dir, settings })
     }
 
     pub fn inbox(&self) -> Result<inbox::Inbox, CliError> {
-        Ok(inbox::Inbox::open(self.data_dir.join("inbox.sqlite3"))?)
+        Ok(inbox::Inbox::open(app::paths::inbox_path(&self.data_dir))?)
     }
 
     /// Remembers `--base-url` / `--client-id` given on this run.
     pub fn remember(&mut self, server: &crate::args::ServerArgs) -> Result<(), CliError> {
-        if let Some(b) = &server.base_url {
-            askara::ClientConfig::new(b, "x")?;
-        }
         if self
             .settings
-            .remember(server.base_url.as_deref(), server.client_id.as_deref())
+            .remember(server.base_url.as_deref(), server.client_id.as_deref())?
         {
             self.settings.save(&self.data_dir)?;
         }
@@ -59,22 +42,48 @@ impl Context {
             .map(Sensitive::new)
     }
 
+    /// `ASKARA_INBOX_TOKEN_FILE=1` (or `true`/`yes`): keep the sign-in in the 0600 file even
+    /// where a keyring answers (a server whose keyring is not meant for it).
+    fn force_token_file() -> bool {
+        std::env::var("ASKARA_INBOX_TOKEN_FILE")
+            .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+            .unwrap_or(false)
+    }
+
     /// The sign-in store for the configured account. With a client secret from the
-    /// environment and no keyring, tokens stay in memory: nothing to persist.
+    /// environment and no stored sign-in, tokens stay in memory: nothing to persist.
     pub fn token_store(&self, for_login: bool) -> Result<Arc<dyn TokenStore>, CliError> {
         let cfg = self.settings.client_config(None)?;
-        let base = cfg.base_url.as_str().to_string();
         if !for_login && Self::client_secret().is_some() {
             return Ok(
-                match crate::tokens::open_store_quiet(&self.data_dir, &base, &cfg.client_id) {
-                    Some(s) => Arc::from(s),
+                match credentials::open_token_store(&self.data_dir, &cfg, StorePolicy::Existing)? {
+                    Some(s) => s.store,
                     None => Arc::new(MemoryTokenStore::default()),
                 },
             );
         }
-        crate::tokens::open_store(&self.data_dir, &base, &cfg.client_id)
-            .map(Arc::from)
-            .map_err(|message| CliError::Credentials { message })
+        let policy = StorePolicy::KeyringElseFile {
+            force_file: Self::force_token_file(),
+        };
+        let opened =
+            credentials::open_token_store(&self.data_dir, &cfg, policy)?.ok_or_else(|| {
+                CliError::Credentials {
+                    message: "no sign-in store could be opened".into(),
+                }
+            })?;
+        if let Some(w) = &opened.warning {
+            eprintln!("WARNING: {w}");
+        }
+        Ok(opened.store)
+    }
+
+    /// A stored sign-in, if there is one anywhere; never a warning, never a new store.
+    pub fn existing_token_store(&self) -> Result<Option<Arc<dyn TokenStore>>, CliError> {
+        let cfg = self.settings.client_config(None)?;
+        Ok(
+            credentials::open_token_store(&self.data_dir, &cfg, StorePolicy::Existing)?
+                .map(|s| s.store),
+        )
     }
 
     pub fn api(&self, for_login: bool) -> Result<Arc<ApiClient>, CliError> {
@@ -86,11 +95,4 @@ impl Context {
             clock,
         )?))
     }
-}
-
-/// Who is acting, for the audit log: the OS user.
-pub fn actor() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into())
 }

@@ -83,3 +83,19 @@ impl From<inbox::sync::SyncError> for CliError {
         }
     }
 }
+
+impl From<app::AppError> for CliError {
+    fn from(e: app::AppError) -> Self {
+        match e {
+            app::AppError::Api(a) => CliError::Api(a),
+            app::AppError::Inbox(i) => CliError::Inbox(i),
+            app::AppError::Import(i) => CliError::Import(i),
+            app::AppError::Config(message) => CliError::Config { message },
+            app::AppError::Keyring(message) => CliError::Credentials { message },
+            app::AppError::Io(message) => CliError::Io { message },
+            e @ (app::AppError::Dismissed { .. } | app::AppError::NoTarget) => CliError::Usage {
+                message: e.to_string(),
+            },
+        }
+    }
+}

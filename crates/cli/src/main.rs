@@ -4,8 +4,6 @@ mod args;
 mod commands;
 mod context;
 mod error;
-mod settings;
-mod tokens;
 
 use clap::Parser;
 

@@ -521,3 +521,60 @@ async fn a_server_ignoring_page_fails_the_sync_with_one_line() {
     assert!(!r.stdout.contains("synced"), "{}", r.stdout);
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn sync_stops_cleanly_on_sigterm_as_on_ctrl_c() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(3, 7);
+    let dir = tempfile::tempdir().unwrap();
+    let base = sim.base_url();
+    for signal in ["-TERM", "-INT"] {
+        let mut child = tokio::process::Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args([
+                "sync",
+                "--base-url",
+                &base,
+                "--client-id",
+                "askara-inbox-demo",
+            ])
+            .env_remove("ASKARA_INBOX_DATA_DIR")
+            .env("ASKARA_CLIENT_SECRET", "sim-secret")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        // The first poll's line, then the signal.
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("sync reports its first poll")
+            .unwrap()
+            .unwrap_or_default();
+        assert!(first.starts_with("synced:"), "{first}");
+        let pid = child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("sync stops after the signal")
+            .unwrap();
+        let mut rest = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            rest.push(l);
+        }
+        assert_eq!(status.code(), Some(0), "{signal}: {rest:?}");
+        assert_eq!(
+            rest.last().map(String::as_str),
+            Some("sync stopped"),
+            "{signal}"
+        );
+    }
+    sim.shutdown().await;
+}

@@ -177,6 +177,18 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
         results,
         vec!["updated", "conflict", "unchanged", "imported"]
     );
+    // Each committed attempt names the note version it wrote, so the desktop can show what
+    // Askara changed since the imported version (the CLI once left it out), and who did it.
+    let note = inbox.get(&ids[0]).await.unwrap().unwrap();
+    let log = inbox.audit_log(Some(ids[0].clone()), 50).await.unwrap();
+    let newest = log.iter().find(|e| e.action == "import").unwrap();
+    let at: chrono::DateTime<chrono::Utc> = newest.detail["noteUpdatedAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(at, note.updated_at);
+    assert!(!newest.actor.is_empty());
 
     // A dry run shows the row and writes nothing.
     let r = run(

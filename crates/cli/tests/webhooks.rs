@@ -528,3 +528,188 @@ async fn serve_refuses_a_public_address_without_a_strong_secret() {
         assert!(lines[0].contains("openssl rand -hex 16"), "{err}");
     }
 }
+
+/// `serve` with Askara credentials (client credentials against the simulator).
+async fn serve_with_askara(data: &Path, sim: &SimHandle, extra: &[&str]) -> Serve {
+    let base = sim.base_url();
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--base-url",
+        &base,
+        "--client-id",
+        "askara-inbox-demo",
+    ];
+    args.extend_from_slice(extra);
+    serve_args(data, &args, &[("ASKARA_CLIENT_SECRET", "sim-secret")]).await
+}
+
+fn forged(uuid: &str, org: &str, content: &str, updated: &str) -> String {
+    json!({"events": [{
+        "id": uuid, "resource_type": "note", "action": "new_note",
+        "metadata": {"note": {
+            "uuid": uuid, "type": "consultation_summary", "content": content,
+            "createdAt": "2026-02-24T10:30:00+00:00", "updatedAt": updated,
+            "patient": {"uuid": "p-x", "firstName": "Mallory", "lastName": "Forger"}}},
+        "resource_metadata": {"user_id": "u-forger", "organization_id": org}}],
+        "meta": {"webhook_id": "wh"}})
+    .to_string()
+}
+
+async fn post_status(url: &str, body: String) -> u16 {
+    http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The queue's deliveries per state, read from the inbox file.
+async fn queue(data: &Path) -> inbox::webhook_queue::QueueCounts {
+    Inbox::open(data.join("inbox.sqlite3"))
+        .unwrap()
+        .delivery_counts()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forged_deliveries_change_nothing_in_the_real_binary() {
+    let sim = SimHandle::start(fast_sim()).await.unwrap();
+    let real = sim.add_generated(2, 61);
+    let org = {
+        let cfg = sim.config();
+        let c = askara::ClientConfig::new(&sim.base_url(), &cfg.client_id)
+            .unwrap()
+            .with_secret(Some(askara::Sensitive::new(cfg.client_secret.clone())));
+        let clock: askara::SharedClock = Arc::new(askara::SystemClock);
+        let store = Arc::new(askara::MemoryTokenStore::default());
+        let api = askara::ApiClient::new(c, store, clock).unwrap();
+        api.organization_id().await.unwrap().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve_with_askara(dir.path(), &sim, &[]).await;
+    let url = format!("{}/askara/webhook", s.url);
+    // Honest: the real note, as Askara has it.
+    let honest = sim.note(&real[0]).unwrap();
+    let body = json!({"events": [{"id": real[0], "resource_type": "note", "action": "new_note",
+        "metadata": {"note": honest},
+        "resource_metadata": {"user_id": "u-7", "organization_id": org}}]})
+    .to_string();
+    assert_eq!(post_status(&url, body).await, 200);
+    // Forgeries: unknown uuid; real uuid with other content and a far-future updatedAt;
+    // real uuid named by another organisation.
+    for body in [
+        forged(
+            "00000000-0000-4000-8000-000000000000",
+            &org,
+            "Invented.",
+            "2026-02-24T10:30:00+00:00",
+        ),
+        forged(&real[0], &org, "Rewritten.", "2099-01-01T00:00:00+00:00"),
+        forged(
+            &real[1],
+            "another-org",
+            "Other org.",
+            "2099-01-01T00:00:00+00:00",
+        ),
+    ] {
+        assert_eq!(post_status(&url, body).await, 200);
+    }
+    wait_until(30, "four deliveries processed", || async {
+        let q = queue(dir.path()).await;
+        q.pending == 0 && q.processed == 4
+    })
+    .await;
+    let notes = stored(dir.path()).await;
+    assert_eq!(notes.len(), 1, "only the honestly delivered real note");
+    let n = &notes[0];
+    assert_eq!(n.uuid, real[0]);
+    assert_eq!(Value::String(n.content.clone()), honest["content"]);
+    assert_eq!(Value::String(n.updated_at_raw.clone()), honest["updatedAt"]);
+    assert!(n.verified);
+    assert_eq!(n.status, inbox::Status::New);
+    // `notes show` tells it from an unverified one by saying nothing about it.
+    let r = run(dir.path(), &["notes", "show", &real[0]], &[]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("UNVERIFIED"), "{}", r.stdout);
+    assert!(!r.stdout.contains("Rewritten."), "{}", r.stdout);
+    let (code, stderr) = s.terminate().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("Mallory") && !stderr.contains("Rewritten"),
+        "{stderr}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_real_binary_cuts_off_slow_headers_and_answers_503_past_the_queue_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = SimHandle::start(fast_sim()).await.unwrap();
+    // Askara answers 503 to everything: no delivery can be confirmed, so they stay queued.
+    sim.faults().fail_next(100_000, 503);
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve_with_askara(dir.path(), &sim, &["--max-pending", "3"]).await;
+    let url = format!("{}/askara/webhook", s.url);
+
+    // Headers one byte a second: cut off by the 10 s header timeout.
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut cut_off = false;
+    for b in b"POST /askara/webhook HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa"
+        .iter()
+    {
+        if slow.write_all(&[*b]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        // A closed connection reads as EOF (or an error) at once; an open one times out.
+        match tokio::time::timeout(Duration::from_secs(1), slow.read(&mut buf)).await {
+            Ok(Ok(_)) | Ok(Err(_)) => {
+                cut_off = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(
+        cut_off,
+        "a client sending a byte a second kept its connection"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "cut off only after {took:?}"
+    );
+
+    // Three acknowledged and queued; the fourth and fifth refused with 503 (Askara retries).
+    let mut codes = Vec::new();
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        let uuid = format!("00000000-0000-4000-8000-00000000000{i}");
+        sent.push(uuid.clone());
+        codes.push(
+            post_status(
+                &url,
+                forged(&uuid, "o", "Queued.", "2026-02-24T10:30:00+00:00"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(codes, vec![200, 200, 200, 503, 503]);
+    let (code, stderr) = s.terminate().await;
+    assert_eq!(code, 0, "{stderr}");
+    // Everything acknowledged is on disk, waiting; nothing refused was kept.
+    let q = queue(dir.path()).await;
+    assert_eq!((q.pending, q.processed, q.failed), (3, 0, 0));
+    assert!(stored(dir.path()).await.is_empty());
+    sim.shutdown().await;
+}

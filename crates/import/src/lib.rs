@@ -79,7 +79,29 @@ pub enum ImportResult {
     /// Content changed since it was imported and updates are not allowed: nothing written.
     Conflict,
     /// Dry run: nothing written; `row` shows what would have been.
+    #[serde(rename = "dry_run")]
     DryRun,
+}
+
+impl ImportResult {
+    /// The name scripts and the audit log use (`dry_run` for a dry run).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportResult::Imported => "imported",
+            ImportResult::Unchanged => "unchanged",
+            ImportResult::Updated => "updated",
+            ImportResult::Conflict => "conflict",
+            ImportResult::DryRun => "dry_run",
+        }
+    }
+
+    /// The target holds the note as asked: imported now, before, or updated.
+    pub fn committed(self) -> bool {
+        matches!(
+            self,
+            ImportResult::Imported | ImportResult::Unchanged | ImportResult::Updated
+        )
+    }
 }
 
 /// The outcome of importing one note. `imported_at` / `imported_by` are those of the row in

@@ -18,7 +18,8 @@ pub struct ReceiverConfig {
     pub body_limit: usize,
     /// Most deliveries written in one transaction (group commit under load).
     pub group_commit_max: usize,
-    /// Most deliveries the worker takes per `try_once`.
+    /// Most deliveries the worker takes per `try_once` (it takes fewer when a step would hold
+    /// the write lock for longer than its budget).
     pub worker_batch: usize,
     /// After a transient failure (Askara unreachable while fetching a note), try the delivery
     /// again after this long.
@@ -77,7 +78,7 @@ impl Default for ReceiverConfig {
             secret: None,
             body_limit: DEFAULT_BODY_LIMIT,
             group_commit_max: 512,
-            worker_batch: 32,
+            worker_batch: 2000,
             retry_delay: Duration::from_secs(30),
             max_attempts: 10,
             api: None,

@@ -192,16 +192,12 @@ async fn accept(r: Receiver, body: Body) -> Response {
         },
         reply,
     };
-    r.shared.acks_waiting.fetch_add(1, Ordering::AcqRel);
     let stored = match r.shared.writes.send(request).await {
         Ok(()) => answer
             .await
             .unwrap_or_else(|_| Err("writer stopped".into())),
         Err(_) => Err("writer stopped".into()),
     };
-    if r.shared.acks_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-        r.shared.acks_done.notify_waiters();
-    }
     match stored {
         Ok(_) => {
             r.shared.status.update(|s| {

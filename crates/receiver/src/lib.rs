@@ -41,24 +41,6 @@ pub use worker::{StepReport, Worker, WorkerOutcome};
 
 use status::StatusCell;
 
-impl Shared {
-    /// Waits until no acknowledgement is waiting for the queue write, or `max` passed (so a
-    /// sustained flood still lets the worker through now and then).
-    pub(crate) async fn acks_first(&self, max: std::time::Duration) {
-        use std::sync::atomic::Ordering;
-        let deadline = tokio::time::Instant::now() + max;
-        while self.acks_waiting.load(Ordering::Acquire) > 0 {
-            let notified = self.acks_done.notified();
-            if self.acks_waiting.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break;
-            }
-        }
-    }
-}
-
 pub(crate) struct Shared {
     pub(crate) inbox: Inbox,
     pub(crate) cfg: ReceiverConfig,
@@ -68,12 +50,9 @@ pub(crate) struct Shared {
     pub(crate) writes: mpsc::Sender<writer::WriteRequest>,
     /// Taken around every write transaction of this receiver (queue writes, ingest, marking),
     /// so they queue here, in order, instead of in SQLite's busy handler, whose sleeps of up
-    /// to 100 ms would land on acknowledgements.
+    /// to 100 ms would land on acknowledgements. Tokio's mutex is fair: queue writes and
+    /// worker steps take turns.
     pub(crate) write_gate: tokio::sync::Mutex<()>,
-    /// Deliveries received and not yet answered: while there are any, the worker waits
-    /// (acknowledgements first; the queue is durable, processing can lag a burst).
-    pub(crate) acks_waiting: std::sync::atomic::AtomicUsize,
-    pub(crate) acks_done: Notify,
     /// Deliveries stored and not yet processed (the queue cap is checked against it).
     pub(crate) pending: std::sync::atomic::AtomicU64,
     /// Requests being handled (the in-flight cap).
@@ -103,8 +82,6 @@ impl Receiver {
             wake: Notify::new(),
             writes: tx,
             write_gate: tokio::sync::Mutex::new(()),
-            acks_waiting: std::sync::atomic::AtomicUsize::new(0),
-            acks_done: Notify::new(),
             pending: std::sync::atomic::AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
         });

@@ -1,11 +1,12 @@
 //! The worker that drains the durable queue: `loop { match try_once().await { ... } }`.
 //!
-//! Each step takes the oldest pending deliveries, reads their events, fetches a note with
-//! `GET /notes/{uuid}` when the payload lacks fields (and credentials exist), ingests every
-//! note in one call to the idempotent `Inbox::ingest` with `Source::Webhook`, and marks the
-//! deliveries processed with a summary (counts, event ids, skip reasons; no content).
-//! A crash between ingest and marking only means the next step ingests the same notes again,
-//! which changes nothing.
+//! Each step takes the oldest pending deliveries (as many as fit a write-lock budget, up to
+//! thousands), reads their events, takes each note from Askara's API with `GET /notes/{uuid}`
+//! (or, with `--trust-payloads` and no credentials, as delivered, marked unverified), ingests
+//! them all in one transaction through the idempotent ingest, and marks the deliveries
+//! processed with a summary (counts, event ids, skip reasons; no content). A crash between
+//! ingest and marking only means the next step ingests the same notes again, which changes
+//! nothing.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -52,6 +53,9 @@ pub struct StepReport {
 pub struct Worker {
     r: Receiver,
     last_checkpoint: Option<tokio::time::Instant>,
+    /// Write-lock time one delivery has been costing (a moving average), which sizes the
+    /// next batch so a step holds the lock for about [`STEP_BUDGET`].
+    cost_per_delivery: Duration,
     /// The signed-in organisation (`GET /me`), once known; `Some(None)`: Askara did not say.
     organization: Option<Option<String>>,
 }
@@ -80,32 +84,37 @@ impl Worker {
         Worker {
             r,
             last_checkpoint: None,
+            cost_per_delivery: Duration::from_millis(1),
             organization: None,
         }
+    }
+
+    /// How many deliveries the next step takes: as many as fit in [`STEP_BUDGET`] of write
+    /// lock at the measured cost, so a burst is drained in large transactions while an
+    /// acknowledgement queued behind a step waits at most about that long.
+    fn batch_size(&self) -> usize {
+        let max = self.r.shared.cfg.worker_batch.max(1);
+        let fit = STEP_BUDGET.as_micros() / self.cost_per_delivery.as_micros().max(1);
+        usize::try_from(fit)
+            .unwrap_or(max)
+            .clamp(MIN_BATCH.min(max), max)
+    }
+
+    fn measured(&mut self, held: Duration, deliveries: usize) {
+        let Ok(n) = u32::try_from(deliveries.max(1)) else {
+            return;
+        };
+        let per = held / n;
+        self.cost_per_delivery = (self.cost_per_delivery * 3 + per) / 4;
     }
 
     /// One step: take what is due, ingest it, mark it.
     pub async fn try_once(&mut self) -> Result<WorkerOutcome, ReceiverError> {
         let org = self.organization().await;
-        let shared = &self.r.shared;
-        // Acknowledgements first: while deliveries wait for their queue write, wait (up to
-        // ACK_PRIORITY), then take a small batch so the write lock is held briefly.
-        let busy = shared
-            .acks_waiting
-            .load(std::sync::atomic::Ordering::Acquire)
-            > 0;
-        if busy {
-            shared.acks_first(ACK_PRIORITY).await;
-        }
-        let size = if busy {
-            BUSY_BATCH.min(shared.cfg.worker_batch)
-        } else {
-            shared.cfg.worker_batch
-        };
-        let batch = shared
-            .inbox
-            .pending_deliveries(size.max(1), Utc::now())
-            .await?;
+        let size = self.batch_size();
+        let shared = self.r.shared.clone();
+        let shared = &shared;
+        let batch = shared.inbox.pending_deliveries(size, Utc::now()).await?;
         if batch.is_empty() {
             return Ok(WorkerOutcome::Idle);
         }
@@ -129,10 +138,15 @@ impl Worker {
                 return Ok(WorkerOutcome::Processed(report));
             }
         };
-        // Deliveries are read side by side: each may wait on `GET /notes/{uuid}`.
-        let reads =
-            futures_util::future::join_all(batch.iter().map(|d| self.read(d, org.as_deref())))
-                .await;
+        // Deliveries are read side by side (each may wait on `GET /notes/{uuid}`), a few at a
+        // time so a large batch does not fire hundreds of requests at Askara at once.
+        let mut reads: Vec<ReadOutcome> = Vec::with_capacity(batch.len());
+        for chunk in batch.chunks(FETCH_CONCURRENCY) {
+            reads.extend(
+                futures_util::future::join_all(chunk.iter().map(|d| self.read(d, org.as_deref())))
+                    .await,
+            );
+        }
         for (d, outcome) in batch.into_iter().zip(reads) {
             match outcome {
                 ReadOutcome::Ready(read) => ready.push((d.id, read)),
@@ -156,6 +170,7 @@ impl Worker {
         // Everything in one ingest (one transaction); a note the inbox refuses is isolated
         // by ingesting delivery by delivery.
         let gate = shared.write_gate.lock().await;
+        let held = std::time::Instant::now();
         let reports = match ingest_reads(shared, ready.iter().map(|(_, r)| r)).await {
             Ok(rep) => vec![(None, Ok(rep))],
             Err(e) if e.code() == InboxCode::InvalidInput => {
@@ -231,11 +246,15 @@ impl Worker {
                 }),
             ));
         }
+        let ingest_held = held.elapsed();
         drop(gate);
         {
             let _gate = shared.write_gate.lock().await;
+            let held = std::time::Instant::now();
             let marked = done.len() as u64;
+            let n = done.len();
             shared.inbox.mark_processed(done).await?;
+            self.measured(ingest_held + held.elapsed(), n);
             let _ = shared.pending.fetch_update(
                 std::sync::atomic::Ordering::AcqRel,
                 std::sync::atomic::Ordering::Acquire,
@@ -504,10 +523,14 @@ impl Worker {
 }
 
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
-/// Under a flood of deliveries, the worker waits at most this long for a pause in
-/// acknowledgements, then processes at most `BUSY_BATCH` deliveries.
-const ACK_PRIORITY: Duration = Duration::from_millis(250);
-const BUSY_BATCH: usize = 8;
+/// Write-lock time a step aims for. The gate is fair (first come, first served), so under a
+/// flood acknowledgements and steps alternate: this bounds what an acknowledgement waits
+/// behind a step, and lets the worker keep up instead of waiting for a lull that a steady
+/// flood never gives.
+const STEP_BUDGET: Duration = Duration::from_millis(15);
+const MIN_BATCH: usize = 16;
+/// `GET /notes/{uuid}` requests one step has in flight at once.
+const FETCH_CONCURRENCY: usize = 16;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Processed deliveries (summaries only) are kept this long, then deleted.
 const KEEP_PROCESSED: Duration = Duration::from_secs(30 * 24 * 3600);

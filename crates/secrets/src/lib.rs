@@ -2,8 +2,9 @@
 //! sign-ins (as an [`askara::TokenStore`]) and import-target passwords.
 //!
 //! There is no in-memory fallback: a platform without a keyring store does not build, and a
-//! keyring that is locked or missing is an error that says how to fix it. Values never reach a
-//! log line or an error message.
+//! keyring that is locked or missing is an error that says how to fix it. A headless server
+//! without a keyring service may keep its sign-in in a 0600 [`FileTokenStore`] instead, which
+//! the caller chooses and announces. Values never reach a log line or an error message.
 
 use askara::{RefreshLock, TokenSet, TokenStore};
 use std::path::{Path, PathBuf};
@@ -45,6 +46,17 @@ fn unavailable(e: &keyring::Error) -> String {
     )
 }
 
+/// Whether the keyring answers for `account` and holds an entry there: `Ok(false)` for none,
+/// `Err` (saying what to do) when the keyring does not answer.
+pub fn has_entry(account: &str) -> Result<bool, String> {
+    let entry = keyring::Entry::new(SERVICE, account).map_err(|e| unavailable(&e))?;
+    match entry.get_password() {
+        Ok(_) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
 /// Checks that the keyring answers (an absent entry is fine). `Err` says what to do.
 pub fn probe() -> Result<(), String> {
     let entry = keyring::Entry::new(SERVICE, "probe").map_err(|e| unavailable(&e))?;
@@ -78,7 +90,7 @@ impl KeyringTokenStore {
         let entry = keyring::Entry::new(SERVICE, account).map_err(|e| unavailable(&e))?;
         Ok(KeyringTokenStore {
             entry,
-            lock_path: lock_dir.join("refresh.lock"),
+            lock_path: refresh_lock_path(lock_dir),
         })
     }
 }
@@ -107,20 +119,100 @@ impl TokenStore for KeyringTokenStore {
     }
 
     fn lock_refresh(&self) -> Result<Box<dyn RefreshLock>, String> {
-        if let Some(dir) = self.lock_path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", self.lock_path.display()))?;
-        f.lock()
-            .map_err(|e| format!("cannot lock {}: {e}", self.lock_path.display()))?;
-        Ok(Box::new(f))
+        refresh_lock(&self.lock_path)
     }
+}
+
+/// The refresh lock every store of a data dir takes: one file, so a CLI and a desktop on one
+/// machine never spend the same single-use refresh token.
+pub fn refresh_lock_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("refresh.lock")
+}
+
+fn refresh_lock(path: &Path) -> Result<Box<dyn RefreshLock>, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    f.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(Box::new(f))
+}
+
+/// Askara tokens in a 0600 file, for a headless server with no keyring service. Whoever opens
+/// one must say so loudly: a file is weaker than the keyring.
+pub struct FileTokenStore {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl FileTokenStore {
+    /// `DIR/tokens.json`, locking with the data dir's refresh lock.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        FileTokenStore {
+            path: Self::path(data_dir),
+            lock_path: refresh_lock_path(data_dir),
+        }
+    }
+
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("tokens.json")
+    }
+}
+
+impl TokenStore for FileTokenStore {
+    fn load(&self) -> Result<Option<TokenSet>, String> {
+        match std::fs::read(&self.path) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|_| {
+                format!(
+                    "{} is unreadable: sign out, then sign in again",
+                    self.path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
+        }
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<(), String> {
+        let body = serde_json::to_vec(tokens).map_err(|e| e.to_string())?;
+        let tmp = self.path.with_extension("json.tmp");
+        write_private(&tmp, &body)
+            .and_then(|_| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
+
+    fn clear(&self) -> Result<(), String> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("cannot remove {}: {e}", self.path.display())),
+        }
+    }
+
+    fn lock_refresh(&self) -> Result<Box<dyn RefreshLock>, String> {
+        refresh_lock(&self.lock_path)
+    }
+}
+
+fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(body)?;
+    f.sync_all()
 }
 
 /// A database password in the keyring, for the import target `account` (see

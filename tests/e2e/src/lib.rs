@@ -99,9 +99,13 @@ impl Driver {
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen");
-            std::thread::sleep(Duration::from_millis(100));
+        // tauri-driver listens before the WebKitWebDriver it spawns does; a session asked for
+        // in between gets a dropped connection, so wait for both.
+        for (what, p) in [("tauri-driver", port), ("WebKitWebDriver", native)] {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(Instant::now() < deadline, "{what} did not listen");
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         Driver { child, port }
     }

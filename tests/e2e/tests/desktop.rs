@@ -431,6 +431,34 @@ async fn the_desktop_app_end_to_end() {
     click(&c, "#btn-versions").await;
     wait_js(&c, "the earlier version", "document.querySelector('#versions .content')?.textContent === 'Knee pain after skiing.\\nRest and ice.'").await;
     shot(&c, &paths, "045-revised").await;
+    // A webhook payload stored without Askara's confirmation (serve --trust-payloads) is
+    // marked in the row and the pane, with the author the delivery named.
+    {
+        let inbox = inbox::Inbox::open(data_dir.join("inbox.sqlite3")).unwrap();
+        let mut origin = inbox::Origin::unverified_webhook();
+        origin
+            .authors
+            .insert("e2e-unverified".into(), "u-dictating".into());
+        let n =
+            askara::Note::from_json(note("e2e-unverified", "Unn", "Verifisert", "As delivered."))
+                .unwrap();
+        let rep = inbox
+            .ingest_from(vec![n], origin, Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(rep.inserted, vec!["e2e-unverified".to_string()]);
+    }
+    open_note(&c, "verifisert", "e2e-unverified").await;
+    assert_eq!(
+        js(&c, "[document.querySelector('.row.selected').classList.contains('unverified'), document.getElementById('note-unverified').hidden, document.getElementById('note-author').textContent]").await,
+        json!([true, false, " · recorded by Askara user u-dictating"])
+    );
+    open_note(&c, "odegard", "e2e-odegard").await;
+    assert_eq!(
+        js(&c, "[document.querySelector('.row.selected').classList.contains('unverified'), document.getElementById('note-unverified').hidden]").await,
+        json!([false, true])
+    );
+
     // A word of the content: marked in the result's snippet and in the note.
     open_note(&c, "SKIING", "e2e-odegard").await;
     wait_js(

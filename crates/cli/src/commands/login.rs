@@ -31,11 +31,11 @@ pub async fn login(ctx: &mut Context, server: ServerArgs) -> Result<(), CliError
 }
 
 pub async fn logout(ctx: &Context) -> Result<(), CliError> {
-    let store = ctx.token_store(true)?;
-    tokio::task::spawn_blocking(move || store.clear())
+    let cfg = ctx.settings.client_config(None)?;
+    let dir = ctx.data_dir.clone();
+    tokio::task::spawn_blocking(move || app::credentials::sign_out(&dir, &cfg))
         .await
-        .map_err(|e| CliError::io(e.to_string()))?
-        .map_err(|message| CliError::Credentials { message })?;
+        .map_err(|e| CliError::io(e.to_string()))??;
     println!("Signed out: the stored Askara sign-in was removed.");
     Ok(())
 }

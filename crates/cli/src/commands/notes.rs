@@ -2,7 +2,7 @@
 //! plus `status`; the text form is for people.
 
 use crate::args::NotesCommand;
-use crate::context::{actor, Context};
+use crate::context::Context;
 use crate::error::CliError;
 use inbox::{ListQuery, NoteRecord, SearchQuery, Status};
 
@@ -61,7 +61,9 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
 }
 
 async fn set_status(inbox: &inbox::Inbox, uuid: &str, to: Status) -> Result<(), CliError> {
-    let change = inbox.set_status(uuid, to, &actor()).await?;
+    let change = inbox
+        .set_status(uuid, to, &app::Identity::from_os().actor)
+        .await?;
     if change.changed {
         println!("{uuid}: {} -> {}", change.from.as_str(), change.to.as_str());
     } else {

@@ -5,7 +5,6 @@ use crate::args::ServeArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use askara::{ApiClient, Sensitive, SharedClock, SystemClock};
-use inbox::sync::SyncConfig;
 use receiver::{PollConfig, Receiver, ReceiverConfig, ReceiverError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,17 +33,12 @@ async fn api_if_signed_in(
             message: "--poll needs Askara credentials: run `askara-inbox login`, or set ASKARA_CLIENT_SECRET for client credentials".into(),
         });
     }
-    let cfg = ctx.settings.client_config(None)?;
-    let base = cfg.base_url.as_str().to_string();
-    let Some(store) = crate::tokens::open_store_quiet(&ctx.data_dir, &base, &cfg.client_id) else {
+    let Some(store) = ctx.existing_token_store()? else {
         return Ok(None);
     };
+    let cfg = ctx.settings.client_config(None)?;
     let clock: SharedClock = Arc::new(SystemClock);
-    Ok(Some(Arc::new(ApiClient::new(
-        cfg,
-        Arc::from(store),
-        clock,
-    )?)))
+    Ok(Some(Arc::new(ApiClient::new(cfg, store, clock)?)))
 }
 
 pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
@@ -77,8 +71,8 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
     }
     let api = api_if_signed_in(ctx, args.poll).await?;
     let poll = args.poll.then(|| {
-        let mut sync = SyncConfig::default();
-        if let Some(secs) = args.interval.or(ctx.settings.interval_secs) {
+        let mut sync = ctx.settings.sync_config();
+        if let Some(secs) = args.interval {
             sync.interval = Duration::from_secs(secs);
         }
         PollConfig {
@@ -123,31 +117,9 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
     } else if !has_api {
         eprintln!("warning: no Askara credentials: deliveries cannot be confirmed and are rejected (sign in with `askara-inbox login`, or pass --trust-payloads)");
     }
-    r.serve(listener, shutdown_signal())
+    r.serve(listener, app::shutdown::signal())
         .await
         .map_err(cli_error)
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// At least 128 bits: 32 hex digits, or 22 characters from a larger alphabet, with enough

@@ -4,9 +4,8 @@ use crate::args::SyncArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use askara::{SharedClock, SystemClock};
-use inbox::sync::{Poller, SyncConfig, SyncStatus};
+use inbox::sync::{Poller, SyncStatus};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     ctx.remember(&args.server)?;
@@ -16,8 +15,8 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
                 "--interval must be at least 1 second (Askara recommends 30-60)",
             ));
         }
-        if ctx.settings.interval_secs != Some(secs) {
-            ctx.settings.interval_secs = Some(secs);
+        if ctx.settings.interval_secs != secs {
+            ctx.settings.interval_secs = secs;
             ctx.settings.save(&ctx.data_dir)?;
         }
     }
@@ -28,10 +27,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
         });
     }
     let inbox = ctx.inbox()?;
-    let mut cfg = SyncConfig::default();
-    if let Some(secs) = ctx.settings.interval_secs {
-        cfg.interval = Duration::from_secs(secs);
-    }
+    let cfg = ctx.settings.sync_config();
     let clock: SharedClock = Arc::new(SystemClock);
     let mut poller = Poller::new(api, inbox, cfg, clock);
     if args.once {
@@ -49,6 +45,8 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     let (status_tx, mut status_rx) = tokio::sync::watch::channel(SyncStatus::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(poller.run(status_tx, stop_rx));
+    let stop = app::shutdown::signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             changed = status_rx.changed() => {
@@ -56,13 +54,15 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
                 let s = status_rx.borrow_and_update().clone();
                 print_status(&s);
             }
-            _ = tokio::signal::ctrl_c() => {
+            // Ctrl-C or SIGTERM (systemd, `kill`): finish the poll under way, then stop.
+            _ = &mut stop => {
                 let _ = stop_tx.send(true);
                 break;
             }
         }
     }
     task.await.map_err(|e| CliError::io(e.to_string()))?;
+    eprintln!("sync stopped");
     Ok(())
 }
 

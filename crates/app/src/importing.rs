@@ -1,0 +1,236 @@
+//! Importing notes into the practice database, once for every front-end: connecting the
+//! target (with the password from the caller, the target URL, the keyring or `PGPASSWORD`),
+//! refusing dismissed notes, writing (one note alone, several as one batch), and recording
+//! every attempt that is not a dry run in the inbox's audit log with a typed [`ImportDetail`].
+
+use std::sync::Arc;
+
+use askara::Sensitive;
+use chrono::{DateTime, Utc};
+use import::{
+    ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget, Mapping,
+    TargetSpec,
+};
+use inbox::{Inbox, NoteRecord, Status};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::identity::Identity;
+
+/// How one attempt ended, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptResult {
+    Imported,
+    Unchanged,
+    Updated,
+    Conflict,
+    DryRun,
+    /// The target failed (unreachable, refused, ...): `code` and `error` say how.
+    Error,
+}
+
+impl From<ImportResult> for AttemptResult {
+    fn from(r: ImportResult) -> Self {
+        match r {
+            ImportResult::Imported => AttemptResult::Imported,
+            ImportResult::Unchanged => AttemptResult::Unchanged,
+            ImportResult::Updated => AttemptResult::Updated,
+            ImportResult::Conflict => AttemptResult::Conflict,
+            ImportResult::DryRun => AttemptResult::DryRun,
+        }
+    }
+}
+
+impl AttemptResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptResult::Imported => "imported",
+            AttemptResult::Unchanged => "unchanged",
+            AttemptResult::Updated => "updated",
+            AttemptResult::Conflict => "conflict",
+            AttemptResult::DryRun => "dry_run",
+            AttemptResult::Error => "error",
+        }
+    }
+}
+
+/// The audit record of one import attempt (`audit_events.detail` of action `import`). Never
+/// note content or patient names. Records written before this type have some fields missing;
+/// they read as `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDetail {
+    /// The target as displayed (no password).
+    pub target: String,
+    pub result: AttemptResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_at: Option<DateTime<Utc>>,
+    /// Who the target says imported the row (ours, or an earlier importer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_by: Option<String>,
+    /// The note's `updatedAt` at the attempt: a later revision shows what changed since the
+    /// version that went into the practice database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_updated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ImportDetail {
+    /// Reads a stored detail; `None` when it is not one (a foreign or damaged record).
+    pub fn from_json(v: &serde_json::Value) -> Option<ImportDetail> {
+        serde_json::from_value(v.clone()).ok()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Overwrite a row whose note Askara revised since it was imported.
+    pub allow_update: bool,
+    /// Write nothing; report what would be written (not audited).
+    pub dry_run: bool,
+}
+
+/// One note's attempt.
+#[derive(Debug)]
+pub struct Attempt {
+    pub uuid: String,
+    pub outcome: Result<ImportOutcome, ImportError>,
+    pub detail: ImportDetail,
+}
+
+/// Connects the import target `target_url` (`sqlite:PATH` or `postgres://…`), onto the mapping
+/// in `mapping_file` when given. A PostgreSQL password is, in order: `password`, the one in the
+/// URL, the one kept in the keyring for this target, `PGPASSWORD`.
+pub async fn connect(
+    target_url: &str,
+    mapping_file: Option<&std::path::Path>,
+    password: Option<Sensitive<String>>,
+) -> Result<Arc<dyn ImportTarget>, AppError> {
+    let mut spec = TargetSpec::parse(target_url.trim())?;
+    if let TargetSpec::Postgres(pg) = &spec {
+        let pw = match password {
+            Some(p) if !p.expose().is_empty() => Some(p.expose().clone()),
+            _ if pg.password.is_some() => None,
+            _ => keyring_password(&spec.display())?,
+        };
+        if let Some(pw) = pw {
+            spec = spec.with_password(pw);
+        }
+    }
+    let mapping = match mapping_file {
+        Some(path) if !path.as_os_str().is_empty() => Some(Mapping::load(path)?),
+        _ => None,
+    };
+    Ok(Arc::from(
+        import::connect(&spec, mapping, ConnectOptions::default()).await?,
+    ))
+}
+
+/// The keyring's password for a target. A keyring that does not answer is no error here (a
+/// server without one uses PGPASSWORD or trust authentication); the database says if it
+/// wanted one.
+fn keyring_password(target: &str) -> Result<Option<String>, AppError> {
+    match secrets::KeyringPassword::open(&secrets::password_account(target)).and_then(|k| k.get()) {
+        Ok(p) => Ok(p.map(|p| p.expose().clone())),
+        Err(e) => {
+            tracing::debug!(error = %e, "no keyring for the database password");
+            Ok(None)
+        }
+    }
+}
+
+/// Keeps `password` in the keyring for `target_url` (PostgreSQL only), where [`connect`] finds
+/// it: never in a settings file.
+pub fn remember_password(target_url: &str, password: &Sensitive<String>) -> Result<(), AppError> {
+    let spec = TargetSpec::parse(target_url.trim())?;
+    if spec.kind() != "postgres" {
+        return Err(AppError::Config(
+            "a password is only used for a PostgreSQL target".into(),
+        ));
+    }
+    secrets::KeyringPassword::open(&secrets::password_account(&spec.display()))
+        .and_then(|k| k.set(password))
+        .map_err(AppError::Keyring)
+}
+
+/// Imports `notes` into `target` and records each attempt (unless a dry run) in one audit
+/// transaction. A dismissed note stops the whole call before anything is written. Target
+/// failures per note come back in the attempts; a batch the target could not take at all
+/// (connection lost before any note) is the error.
+pub async fn import_notes(
+    inbox: &Inbox,
+    target: &dyn ImportTarget,
+    notes: &[NoteRecord],
+    opts: ImportOptions,
+    who: &Identity,
+) -> Result<Vec<Attempt>, AppError> {
+    if let Some(n) = notes.iter().find(|n| n.status == Status::Dismissed) {
+        return Err(AppError::Dismissed {
+            uuid: n.uuid.clone(),
+        });
+    }
+    let ctx = ImportContext {
+        user: who.actor.clone(),
+        workstation: who.workstation.clone(),
+        allow_update: opts.allow_update,
+        dry_run: opts.dry_run,
+    };
+    let described = target.describe();
+    let askara_notes: Vec<askara::Note> = notes.iter().map(NoteRecord::to_note).collect();
+    let outcomes = match askara_notes.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![target.import(one, &ctx).await],
+        many => target.import_batch(many, &ctx).await?,
+    };
+    let attempts: Vec<Attempt> = notes
+        .iter()
+        .zip(outcomes)
+        .map(|(note, outcome)| {
+            let detail = match &outcome {
+                Ok(o) => ImportDetail {
+                    target: described.clone(),
+                    result: o.result.into(),
+                    imported_at: Some(o.imported_at),
+                    imported_by: Some(o.imported_by.clone()),
+                    note_updated_at: Some(note.updated_at),
+                    code: None,
+                    error: None,
+                },
+                Err(e) => ImportDetail {
+                    target: described.clone(),
+                    result: AttemptResult::Error,
+                    imported_at: None,
+                    imported_by: None,
+                    note_updated_at: Some(note.updated_at),
+                    code: Some(e.code().to_string()),
+                    error: Some(e.to_string()),
+                },
+            };
+            Attempt {
+                uuid: note.uuid.clone(),
+                outcome,
+                detail,
+            }
+        })
+        .collect();
+    if !opts.dry_run && !attempts.is_empty() {
+        let events = attempts
+            .iter()
+            .map(|a| inbox::ImportAttempt {
+                uuid: a.uuid.clone(),
+                committed: a.outcome.as_ref().is_ok_and(|o| o.result.committed()),
+                detail: a.detail.to_json(),
+            })
+            .collect();
+        inbox.record_imports(events, &who.actor).await?;
+    }
+    Ok(attempts)
+}

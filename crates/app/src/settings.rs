@@ -1,0 +1,292 @@
+//! The one settings model, in `DIR/settings.json`, read and written by the CLI and the desktop
+//! alike, so a setting made in one is honoured by the other. No secrets: tokens and database
+//! passwords live in the OS keyring.
+//!
+//! Earlier desktop versions wrote `desktop.json`; when it exists its values are read (with
+//! `tokenBody` from `settings.json`, which only the CLI wrote) and the next save folds it into
+//! `settings.json` and removes it.
+
+use std::path::{Path, PathBuf};
+
+use askara::TokenBodyFormat;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+pub const DEFAULT_CLIENT_ID: &str = "askara-inbox";
+const FILE: &str = "settings.json";
+const LEGACY_DESKTOP_FILE: &str = "desktop.json";
+
+/// How the desktop signs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignInMethod {
+    /// A code to enter on any device: Askara's recommendation for practice software.
+    #[default]
+    Device,
+    /// Authorization code with PKCE in the system browser, loopback redirect.
+    Browser,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub base_url: String,
+    pub client_id: String,
+    /// Empty: `{baseUrl}/oauth2/token`.
+    pub token_url: String,
+    /// Empty: `{baseUrl}/oauth2/device-code`.
+    pub device_url: String,
+    /// Empty: Askara's (`https://app.askara.ai/authorize` for production).
+    pub authorize_url: String,
+    pub sign_in_method: SignInMethod,
+    /// Space- or list-separated.
+    pub scopes: Vec<String>,
+    /// Token requests as JSON (Askara's documentation) or as a form (RFC 6749, some proxies).
+    pub token_body: TokenBodyFormat,
+    pub interval_secs: u64,
+    /// `sqlite:/path/practice.db` or `postgres://user@host/db?sslmode=verify-full` (no password).
+    pub import_target: String,
+    /// A mapping TOML onto an existing practice table; empty: the default `askara_notes` table.
+    pub mapping_file: String,
+    /// A desktop notification when notes arrive (how many, never whose).
+    pub notify_new_notes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            base_url: askara::config::DEFAULT_BASE_URL.to_string(),
+            client_id: DEFAULT_CLIENT_ID.to_string(),
+            token_url: String::new(),
+            device_url: String::new(),
+            authorize_url: String::new(),
+            sign_in_method: SignInMethod::Device,
+            scopes: vec![askara::config::DEFAULT_SCOPE.to_string()],
+            token_body: TokenBodyFormat::Json,
+            interval_secs: 45,
+            import_target: String::new(),
+            mapping_file: String::new(),
+            notify_new_notes: true,
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Option<serde_json::Value>, AppError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            AppError::Config(format!(
+                "{} is not valid settings JSON ({e}); fix or delete it",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(AppError::Config(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+impl Settings {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(FILE)
+    }
+
+    /// The settings, and whether a settings file existed (a first run when not).
+    pub fn load(data_dir: &Path) -> Result<(Settings, bool), AppError> {
+        let main = read(&Self::path(data_dir))?;
+        let legacy = read(&data_dir.join(LEGACY_DESKTOP_FILE))?;
+        let existed = main.is_some() || legacy.is_some();
+        let mut merged = main.unwrap_or_else(|| serde_json::json!({}));
+        if let (Some(serde_json::Value::Object(l)), serde_json::Value::Object(m)) =
+            (legacy, &mut merged)
+        {
+            m.extend(l);
+        }
+        let s = serde_json::from_value(merged).map_err(|e| {
+            AppError::Config(format!(
+                "{} holds a setting of the wrong type ({e}); fix or delete it",
+                Self::path(data_dir).display()
+            ))
+        })?;
+        Ok((s, existed))
+    }
+
+    /// Written to a temporary file and renamed, so a crash never leaves half a file.
+    pub fn save(&self, data_dir: &Path) -> Result<(), AppError> {
+        let path = Self::path(data_dir);
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(self)
+            .map_err(|e| AppError::Config(format!("settings: {e}")))?;
+        std::fs::write(&tmp, body)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
+        match std::fs::remove_file(data_dir.join(LEGACY_DESKTOP_FILE)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(AppError::Io(format!(
+                "cannot remove the old {LEGACY_DESKTOP_FILE}: {e}"
+            ))),
+        }
+    }
+
+    /// Merges `--base-url` / `--client-id`; returns whether anything changed.
+    pub fn remember(
+        &mut self,
+        base_url: Option<&str>,
+        client_id: Option<&str>,
+    ) -> Result<bool, AppError> {
+        let before = self.clone();
+        if let Some(b) = base_url {
+            askara::ClientConfig::new(b, "x")?;
+            self.base_url = b.trim().trim_end_matches('/').to_string();
+        }
+        if let Some(c) = client_id {
+            self.client_id = c.trim().to_string();
+        }
+        Ok(*self != before)
+    }
+
+    /// Checks every field; the error names the field and what is wrong with it.
+    pub fn validate(&self) -> Result<(), AppError> {
+        self.client_config(None)?;
+        if self.client_id.trim().is_empty() {
+            return Err(AppError::Config("the client id is empty".into()));
+        }
+        if !(5..=3600).contains(&self.interval_secs) {
+            return Err(AppError::Config(
+                "the polling interval must be between 5 and 3600 seconds (Askara recommends 30–60)"
+                    .into(),
+            ));
+        }
+        if !self.import_target.trim().is_empty() {
+            import::TargetSpec::parse(&self.import_target)?;
+        }
+        if !self.mapping_file.trim().is_empty() {
+            import::Mapping::load(self.mapping_file.trim())?;
+        }
+        Ok(())
+    }
+
+    /// The client configuration every field of which is honoured: URLs, scopes, token body;
+    /// `secret` for client credentials (`ASKARA_CLIENT_SECRET` on a server).
+    pub fn client_config(
+        &self,
+        secret: Option<askara::Sensitive<String>>,
+    ) -> Result<askara::ClientConfig, AppError> {
+        let mut cfg = askara::ClientConfig::new(self.base_url.trim(), self.client_id.trim())?
+            .with_secret(secret);
+        let parse = |s: &str, what: &str| {
+            url::Url::parse(s.trim())
+                .map_err(|e| AppError::Config(format!("the {what} `{s}` is not a URL: {e}")))
+        };
+        if !self.token_url.trim().is_empty() {
+            cfg.token_url = parse(&self.token_url, "token URL")?;
+        }
+        if !self.device_url.trim().is_empty() {
+            cfg.device_url = parse(&self.device_url, "device URL")?;
+        }
+        if !self.authorize_url.trim().is_empty() {
+            cfg.authorize_url = parse(&self.authorize_url, "authorize URL")?;
+        }
+        let scopes: Vec<String> = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(str::to_string)
+            .collect();
+        if !scopes.is_empty() {
+            cfg.scopes = scopes;
+        }
+        cfg.token_body = self.token_body;
+        Ok(cfg)
+    }
+
+    pub fn sync_config(&self) -> inbox::sync::SyncConfig {
+        inbox::sync::SyncConfig {
+            interval: std::time::Duration::from_secs(self.interval_secs.max(1)),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn one_file_for_both_front_ends_and_the_old_desktop_file_is_folded_in() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Settings::load(dir.path()).unwrap(),
+            (Settings::default(), false)
+        );
+        // What the CLI wrote (tokenBody), and what an earlier desktop wrote beside it.
+        std::fs::write(
+            dir.path().join("settings.json"),
+            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"cli","tokenBody":"form"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("desktop.json"),
+            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"desk","signInMethod":"browser","intervalSecs":30}"#,
+        )
+        .unwrap();
+        let (s, existed) = Settings::load(dir.path()).unwrap();
+        assert!(existed);
+        assert_eq!(s.client_id, "desk");
+        assert_eq!(s.token_body, TokenBodyFormat::Form);
+        assert_eq!(s.sign_in_method, SignInMethod::Browser);
+        assert_eq!(s.interval_secs, 30);
+        s.save(dir.path()).unwrap();
+        assert!(!dir.path().join("desktop.json").exists());
+        assert_eq!(Settings::load(dir.path()).unwrap().0, s);
+    }
+
+    #[test]
+    fn every_field_reaches_the_client_config() {
+        let s = Settings {
+            scopes: vec!["read:notes profile".into()],
+            token_body: TokenBodyFormat::Form,
+            authorize_url: "https://login.example/authorize".into(),
+            ..Settings::default()
+        };
+        let cfg = s.client_config(None).unwrap();
+        assert_eq!(cfg.scopes, ["read:notes", "profile"]);
+        assert_eq!(cfg.token_body, TokenBodyFormat::Form);
+        assert_eq!(
+            cfg.authorize_url.as_str(),
+            "https://login.example/authorize"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        let mut s = Settings::default();
+        assert!(s.validate().is_ok());
+        s.interval_secs = 1;
+        assert!(s.validate().unwrap_err().to_string().contains("interval"));
+        s.interval_secs = 45;
+        s.import_target = "mysql://x".into();
+        assert_eq!(s.validate().unwrap_err().code(), "unsupported_target");
+        s.import_target.clear();
+        s.base_url = "not a url".into();
+        assert_eq!(s.validate().unwrap_err().code(), "config");
+        let mut s = Settings::default();
+        assert!(s.remember(Some("not a url"), None).is_err());
+        assert!(s.remember(Some("http://127.0.0.1:9/"), None).unwrap());
+        assert_eq!(s.base_url, "http://127.0.0.1:9");
+        assert!(!s.remember(Some("http://127.0.0.1:9"), None).unwrap());
+    }
+
+    #[test]
+    fn a_bad_file_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("settings.json"), "{not json").unwrap();
+        let e = Settings::load(dir.path()).unwrap_err();
+        assert_eq!(e.code(), "config");
+        assert!(e.to_string().contains("fix or delete it"), "{e}");
+    }
+}
