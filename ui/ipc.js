@@ -5,43 +5,29 @@
 // `@tauri-apps/api/core` does.
 
 /**
- * @typedef {{code: string, message: string}} CmdError
- * @typedef {'new'|'reviewed'|'imported'|'dismissed'|'revised'} Status
- * @typedef {{version: string, demo: boolean, firstRun: boolean, dataDir: string}} AppInfo
- * @typedef {{text: string, hit: boolean}} TextPart
- * @typedef {{kind: 'same'|'added'|'removed', text: string}} DiffPart
- * @typedef {{since: 'imported'|'previous', sinceUpdatedAt: string, parts: DiffPart[]}} ChangesView
- * @typedef {{uuid: string, patientName: string, patientUuid: string|null, typeLabel: string,
- *   createdAt: string, status: Status, verified: boolean, nameParts?: TextPart[],
- *   snippet?: TextPart[]}} NoteRow
- * @typedef {{uuid: string, result: 'imported'|'unchanged'|'updated'|'conflict'|'error',
- *   target: string, importedAt: string|null, importedBy: string|null, error: CmdError|null}} ImportView
- * @typedef {{uuid: string, patientName: string, patientUuid: string|null,
- *   patientExternalId: string|null, noteType: string|null, typeLabel: string, content: string,
- *   createdAt: string, updatedAt: string, status: Status, verified: boolean,
- *   authorUserId: string|null, versions: number,
- *   lastImport: ImportView|null, contentParts?: TextPart[], changes?: ChangesView}} NoteView
- * @typedef {{typeLabel: string, content: string, updatedAt: string, replacedAt: string}} VersionView
- * @typedef {{uuid: string, name: string, externalId: string|null, noteCount: number}} PatientView
- * @typedef {{all: number, new: number, reviewed: number, imported: number, dismissed: number,
- *   revised: number}} Counts
- * @typedef {{code: string, summary: string, fix: string, until?: string,
- *   needsSignIn: boolean}} Problem
- * @typedef {{demo: boolean, signedIn: boolean, account: string|null,
- *   tokenExpiresAt: string|null, tokenStorage: string, syncing: boolean,
- *   lastSyncAt: string|null, nextPollAt: string|null, lastNew: number, target: string,
- *   problem: Problem|null}} StatusView
- * @typedef {{userCode: string, verificationUri: string,
- *   verificationUriComplete: string|null, expiresAt: string}} DeviceView
- * @typedef {({method: 'device'} & DeviceView) | {method: 'browser', authorizeUrl: string}} SignInView
- * @typedef {{baseUrl: string, clientId: string, tokenUrl: string, deviceUrl: string,
- *   authorizeUrl: string, signInMethod: 'device'|'browser', tokenBody: 'json'|'form', scopes: string[],
- *   intervalSecs: number, importTarget: string, mappingFile: string,
- *   notifyNewNotes: boolean}} Settings
- * @typedef {{ok: boolean, message: string}} Check
- * @typedef {{askara: Check, target: Check|null}} ConnectionReport
- * @typedef {{reason: string}} NotesChanged
- * @typedef {{state: 'signed_in'} | {state: 'failed', error: CmdError}} SignInEvent
+ * Every type that crosses the bridge is generated from Rust (ui/ipc-types.d.ts, checked
+ * for freshness by src-tauri's tests); these aliases only import them.
+ * @typedef {import('./ipc-types').NoteStatus} Status
+ * @typedef {import('./ipc-types').CmdError} CmdError
+ * @typedef {import('./ipc-types').AppInfo} AppInfo
+ * @typedef {import('./ipc-types').TextPart} TextPart
+ * @typedef {import('./ipc-types').DiffPart} DiffPart
+ * @typedef {import('./ipc-types').ChangesView} ChangesView
+ * @typedef {import('./ipc-types').NoteRow} NoteRow
+ * @typedef {import('./ipc-types').ImportView} ImportView
+ * @typedef {import('./ipc-types').NoteView} NoteView
+ * @typedef {import('./ipc-types').VersionView} VersionView
+ * @typedef {import('./ipc-types').PatientView} PatientView
+ * @typedef {import('./ipc-types').Counts} Counts
+ * @typedef {import('./ipc-types').Problem} Problem
+ * @typedef {import('./ipc-types').StatusView} StatusView
+ * @typedef {import('./ipc-types').DeviceView} DeviceView
+ * @typedef {import('./ipc-types').SignInView} SignInView
+ * @typedef {import('./ipc-types').Settings} Settings
+ * @typedef {import('./ipc-types').Check} Check
+ * @typedef {import('./ipc-types').ConnectionReport} ConnectionReport
+ * @typedef {import('./ipc-types').NotesChanged} NotesChanged
+ * @typedef {import('./ipc-types').SignInEvent} SignInEvent
  * @typedef {{
  *   'notes-changed': NotesChanged,
  *   'sync-status': StatusView,

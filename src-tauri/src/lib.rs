@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod core;
 pub mod error;
+pub mod ipc_types;
 pub mod loopback;
 pub mod notify;
 pub mod status;

@@ -7,7 +7,7 @@ use inbox::sync::SyncStatus;
 use serde::Serialize;
 
 /// One problem, said the way a person at the front desk can act on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     pub code: String,
@@ -18,12 +18,13 @@ pub struct Problem {
     /// `rate_limited`: Askara accepts requests again at this instant (the UI shows it in the
     /// user's timezone). `unreachable` and server errors: the next attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub until: Option<DateTime<Utc>>,
     /// The UI offers "Sign in again" for these.
     pub needs_sign_in: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusView {
     pub demo: bool,
@@ -31,8 +32,7 @@ pub struct StatusView {
     /// Who the tokens act for, when Askara said (`GET /me`).
     pub account: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
-    /// Where tokens are kept: `keyring`, or `memory` (demo without a keyring, said out loud).
-    pub token_storage: String,
+    pub token_storage: TokenStorage,
     pub syncing: bool,
     pub last_sync_at: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,
@@ -40,6 +40,16 @@ pub struct StatusView {
     /// The import target as displayed (never a password); empty when none is set.
     pub target: String,
     pub problem: Option<Problem>,
+}
+
+/// Where tokens are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStorage {
+    #[default]
+    Keyring,
+    /// Demo mode without a keyring: said out loud in the status strip.
+    Memory,
 }
 
 /// The problem in `status`, if the last poll failed.

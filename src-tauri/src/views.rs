@@ -3,9 +3,33 @@
 use chrono::{DateTime, Utc};
 use inbox::{AuditEvent, NoteRecord, PatientSummary};
 use serde::Serialize;
+use ts_rs::TS;
+
+/// Where a note is in review, as the UI shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteStatus {
+    New,
+    Reviewed,
+    Imported,
+    Dismissed,
+    Revised,
+}
+
+impl From<inbox::Status> for NoteStatus {
+    fn from(s: inbox::Status) -> Self {
+        match s {
+            inbox::Status::New => NoteStatus::New,
+            inbox::Status::Reviewed => NoteStatus::Reviewed,
+            inbox::Status::Imported => NoteStatus::Imported,
+            inbox::Status::Dismissed => NoteStatus::Dismissed,
+            inbox::Status::Revised => NoteStatus::Revised,
+        }
+    }
+}
 
 /// One row of the list: no content, so a page of rows stays small.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NoteRow {
     pub uuid: String,
@@ -13,44 +37,71 @@ pub struct NoteRow {
     pub patient_uuid: Option<String>,
     pub type_label: String,
     pub created_at: DateTime<Utc>,
-    pub status: String,
+    pub status: NoteStatus,
     /// `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
     pub verified: bool,
     /// In search results: the patient name with the matched words marked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub name_parts: Option<Vec<TextPart>>,
     /// In search results: the content around its first match, on one line.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub snippet: Option<Vec<TextPart>>,
 }
 
 /// A run of text, marked when the search matched it. The UI sets it as text (never HTML).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct TextPart {
     pub text: String,
     pub hit: bool,
 }
 
 /// What changed in a revised note, word by word.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangesView {
-    /// `imported`: since the version that went into the practice database; `previous`: since
-    /// the version before (the note was never imported).
-    pub since: String,
+    pub since: ChangesSince,
     /// When that earlier version was last updated in Askara.
     pub since_updated_at: DateTime<Utc>,
     pub parts: Vec<DiffPart>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a word-by-word diff is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangesSince {
+    /// The version that went into the practice database.
+    Imported,
+    /// The version before (the note was never imported).
+    Previous,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffKind {
+    Same,
+    Added,
+    Removed,
+}
+
+impl DiffKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Same => "same",
+            DiffKind::Added => "added",
+            DiffKind::Removed => "removed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct DiffPart {
-    /// `same`, `added` or `removed`.
-    pub kind: &'static str,
+    pub kind: DiffKind,
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NoteView {
     pub uuid: String,
@@ -62,7 +113,7 @@ pub struct NoteView {
     pub content: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub status: String,
+    pub status: NoteStatus,
     /// `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
     pub verified: bool,
     /// The Askara user who recorded the note, when a delivery named them.
@@ -73,18 +124,19 @@ pub struct NoteView {
     pub last_import: Option<ImportView>,
     /// With a search: the content with the matched words marked (absent when nothing matched).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub content_parts: Option<Vec<TextPart>>,
     /// For a note Askara revised: what changed since the imported (or previous) version.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub changes: Option<ChangesView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportView {
     pub uuid: String,
-    /// `imported`, `unchanged`, `updated`, `conflict` or `error`.
-    pub result: String,
+    pub result: app::importing::AttemptResult,
     pub target: String,
     pub imported_at: Option<String>,
     pub imported_by: Option<String>,
@@ -97,7 +149,7 @@ impl ImportView {
         let d = a.detail;
         ImportView {
             uuid: a.uuid,
-            result: d.result.as_str().into(),
+            result: d.result,
             target: d.target,
             imported_at: d.imported_at.map(|t| t.to_rfc3339()),
             imported_by: d.imported_by,
@@ -107,7 +159,7 @@ impl ImportView {
 }
 
 /// An earlier content of a revised note, as text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionView {
     pub type_label: String,
@@ -128,7 +180,7 @@ impl From<inbox::NoteVersion> for VersionView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientView {
     pub uuid: String,
@@ -137,7 +189,7 @@ pub struct PatientView {
     pub note_count: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub all: u64,
@@ -180,7 +232,7 @@ impl From<&NoteRecord> for NoteRow {
             patient_uuid: n.patient.as_ref().and_then(|p| p.uuid.clone()),
             type_label: type_label(n.note_type.as_deref()),
             created_at: n.created_at,
-            status: n.status.as_str().into(),
+            status: n.status.into(),
             verified: n.verified,
             name_parts: None,
             snippet: None,
@@ -271,7 +323,7 @@ pub fn diff_parts(old: &str, new: &str) -> Vec<DiffPart> {
     let mut parts: Vec<DiffPart> = Vec::new();
     let (mut removed, mut added) = (String::new(), String::new());
     let flush = |parts: &mut Vec<DiffPart>, removed: &mut String, added: &mut String| {
-        for (kind, text) in [("removed", removed), ("added", added)] {
+        for (kind, text) in [(DiffKind::Removed, removed), (DiffKind::Added, added)] {
             if !text.is_empty() {
                 parts.push(DiffPart {
                     kind,
@@ -294,9 +346,9 @@ pub fn diff_parts(old: &str, new: &str) -> Vec<DiffPart> {
             ChangeTag::Equal => {
                 flush(&mut parts, &mut removed, &mut added);
                 match parts.last_mut() {
-                    Some(p) if p.kind == "same" => p.text.push_str(text),
+                    Some(p) if p.kind == DiffKind::Same => p.text.push_str(text),
                     _ => parts.push(DiffPart {
-                        kind: "same",
+                        kind: DiffKind::Same,
                         text: text.to_string(),
                     }),
                 }
@@ -322,7 +374,7 @@ impl NoteView {
             content: n.content,
             created_at: n.created_at,
             updated_at: n.updated_at,
-            status: n.status.as_str().into(),
+            status: n.status.into(),
             verified: n.verified,
             author_user_id: n.author_user_id,
             uuid: n.uuid,
@@ -357,13 +409,13 @@ pub fn changes(
     let (since, base) = match imported_at_version {
         Some(at) if at >= view.updated_at => return None,
         Some(at) => match versions.iter().rev().find(|v| v.updated_at == at) {
-            Some(v) => ("imported", v),
-            None => ("previous", versions.last()?),
+            Some(v) => (ChangesSince::Imported, v),
+            None => (ChangesSince::Previous, versions.last()?),
         },
-        None => ("previous", versions.last()?),
+        None => (ChangesSince::Previous, versions.last()?),
     };
     Some(ChangesView {
-        since: since.into(),
+        since,
         since_updated_at: base.updated_at,
         parts: diff_parts(&base.content, &view.content),
     })
@@ -380,14 +432,14 @@ fn import_from_audit(uuid: &str, d: &serde_json::Value) -> ImportView {
                     d.error.clone().unwrap_or_default(),
                 )
             }),
-            result: d.result.as_str().into(),
+            result: d.result,
             target: d.target,
             imported_at: d.imported_at.map(|t| t.to_rfc3339()),
             imported_by: d.imported_by,
         },
         None => ImportView {
             uuid: uuid.to_string(),
-            result: "error".into(),
+            result: app::importing::AttemptResult::Error,
             target: String::new(),
             imported_at: None,
             imported_by: None,
@@ -478,13 +530,13 @@ mod tests {
         );
         let changed: Vec<(&str, &str)> = parts
             .iter()
-            .filter(|p| p.kind != "same")
-            .map(|p| (p.kind, p.text.as_str()))
+            .filter(|p| p.kind != DiffKind::Same)
+            .map(|p| (p.kind.as_str(), p.text.as_str()))
             .collect();
         assert_eq!(changed, vec![("removed", "500"), ("added", "250")]);
         let rebuilt_new: String = parts
             .iter()
-            .filter(|p| p.kind != "removed")
+            .filter(|p| p.kind != DiffKind::Removed)
             .map(|p| p.text.as_str())
             .collect();
         assert_eq!(rebuilt_new, "Start amoxicillin 250 mg.\nReview in 2 weeks.");
@@ -492,8 +544,8 @@ mod tests {
         let parts = diff_parts("Knee pain.\nRest and ice.", "Knee pain.\nMRI booked.");
         let changed: Vec<(&str, &str)> = parts
             .iter()
-            .filter(|p| p.kind != "same")
-            .map(|p| (p.kind, p.text.as_str()))
+            .filter(|p| p.kind != DiffKind::Same)
+            .map(|p| (p.kind.as_str(), p.text.as_str()))
             .collect();
         assert_eq!(
             changed,
@@ -501,11 +553,13 @@ mod tests {
         );
         let old: String = parts
             .iter()
-            .filter(|p| p.kind != "added")
+            .filter(|p| p.kind != DiffKind::Added)
             .map(|p| p.text.as_str())
             .collect();
         assert_eq!(old, "Knee pain.\nRest and ice.");
-        assert!(diff_parts("same", "same").iter().all(|p| p.kind == "same"));
+        assert!(diff_parts("same", "same")
+            .iter()
+            .all(|p| p.kind == DiffKind::Same));
     }
 
     #[test]

@@ -169,13 +169,23 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     let uuid = page[0].uuid.clone();
     assert_eq!(core.set_status(&uuid, "reviewed").await.unwrap(), "new");
     let first = core.import_note(&uuid, false).await.unwrap();
-    assert_eq!(first.result, "imported", "{first:?}");
+    assert_eq!(
+        first.result,
+        app::importing::AttemptResult::Imported,
+        "{first:?}"
+    );
     let again = core.import_note(&uuid, false).await.unwrap();
-    assert_eq!(again.result, "unchanged");
+    assert_eq!(again.result, app::importing::AttemptResult::Unchanged);
     assert_eq!(again.imported_by, first.imported_by);
     let note = core.get(&uuid, None).await.unwrap();
-    assert_eq!(note.status, "imported");
-    assert_eq!(note.last_import.unwrap().result, "unchanged");
+    assert_eq!(
+        note.status,
+        askara_inbox_desktop::views::NoteStatus::Imported
+    );
+    assert_eq!(
+        note.last_import.unwrap().result,
+        app::importing::AttemptResult::Unchanged
+    );
     assert!(shell.last("import-result").is_some());
 
     // Dismiss and undo.
@@ -183,7 +193,10 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     let before = core.set_status(&other, "dismissed").await.unwrap();
     assert_eq!(core.counts().await.unwrap().dismissed, 1);
     core.set_status(&other, &before).await.unwrap();
-    assert_eq!(core.get(&other, None).await.unwrap().status, "new");
+    assert_eq!(
+        core.get(&other, None).await.unwrap().status,
+        askara_inbox_desktop::views::NoteStatus::New
+    );
     // An imported note cannot be dismissed; the error is {code, message}.
     let e = core.set_status(&uuid, "dismissed").await.unwrap_err();
     assert_eq!(e.code, "invalid_transition");
@@ -208,7 +221,8 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
         .unwrap();
     core.sync_now().await.unwrap();
     eventually("the revision", || async {
-        core.get(&revised, None).await.unwrap().status == "revised"
+        core.get(&revised, None).await.unwrap().status
+            == askara_inbox_desktop::views::NoteStatus::Revised
     })
     .await;
     let note = core.get(&revised, None).await.unwrap();
@@ -221,17 +235,21 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     assert_ne!(earlier[0].content, note.content);
     // Never imported: the changes are since the previous version.
     let changes = note.changes.expect("changes of a revised note");
-    assert_eq!(changes.since, "previous");
+    assert_eq!(
+        changes.since,
+        askara_inbox_desktop::views::ChangesSince::Previous
+    );
     let added: String = changes
         .parts
         .iter()
-        .filter(|p| p.kind == "added")
+        .filter(|p| p.kind == askara_inbox_desktop::views::DiffKind::Added)
         .map(|p| p.text.as_str())
         .collect();
     assert!(added.contains("Revised"), "{added:?}");
     // The imported note, revised: the changes are since the imported version, word by word.
     eventually("the imported note's revision", || async {
-        core.get(&uuid, None).await.unwrap().status == "revised"
+        core.get(&uuid, None).await.unwrap().status
+            == askara_inbox_desktop::views::NoteStatus::Revised
     })
     .await;
     let changes = core
@@ -240,12 +258,15 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
         .unwrap()
         .changes
         .expect("changes");
-    assert_eq!(changes.since, "imported");
+    assert_eq!(
+        changes.since,
+        askara_inbox_desktop::views::ChangesSince::Imported
+    );
     let kinds: Vec<(&str, &str)> = changes
         .parts
         .iter()
-        .filter(|p| p.kind != "same")
-        .map(|p| (p.kind, p.text.as_str()))
+        .filter(|p| p.kind != askara_inbox_desktop::views::DiffKind::Same)
+        .map(|p| (p.kind.as_str(), p.text.as_str()))
         .collect();
     assert_eq!(kinds, [("added", "\nAddendum: allergy to penicillin.")]);
     assert_eq!(core.counts().await.unwrap().revised, 2);

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::identity::Identity;
 
 /// How one attempt ended, as the audit log records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptResult {
     Imported,

@@ -18,7 +18,7 @@ const FILE: &str = "settings.json";
 const LEGACY_DESKTOP_FILE: &str = "desktop.json";
 
 /// How the desktop signs in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum SignInMethod {
     /// A code to enter on any device: Askara's recommendation for practice software.
@@ -28,7 +28,7 @@ pub enum SignInMethod {
     Browser,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     pub base_url: String,
@@ -43,6 +43,7 @@ pub struct Settings {
     /// Space- or list-separated.
     pub scopes: Vec<String>,
     /// Token requests as JSON (Askara's documentation) or as a form (RFC 6749, some proxies).
+    #[ts(type = "\"json\" | \"form\"")]
     pub token_body: TokenBodyFormat,
     pub interval_secs: u64,
     /// `sqlite:/path/practice.db` or `postgres://user@host/db?sslmode=verify-full` (no password).

@@ -7,6 +7,7 @@ use crate::collection::parse_collection;
 use crate::config::ClientConfig;
 use crate::error::ApiError;
 use crate::model::Note;
+use crate::network::describe_reqwest;
 use crate::retry::{rate_limit_wait, RateLimitStatus};
 use crate::token::TokenStore;
 use serde_json::Value;
@@ -272,19 +273,4 @@ async fn problem_detail(resp: reqwest::Response) -> String {
                 .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
         })
         .unwrap_or_else(|| text.chars().take(120).collect())
-}
-
-/// A network error in words, without reqwest's nested chain.
-pub fn describe_reqwest(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else if e.is_body() || e.is_decode() {
-        "connection dropped mid-response".into()
-    } else if e.is_request() {
-        "connection dropped".into()
-    } else {
-        "network error".into()
-    }
 }

@@ -8,6 +8,7 @@ pub mod collection;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod network;
 mod oauth_http;
 pub mod retry;
 pub mod secret;

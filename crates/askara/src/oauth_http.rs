@@ -42,7 +42,7 @@ pub async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| TokenHttpError::Network(crate::client::describe_reqwest(&e)))?;
+        .map_err(|e| TokenHttpError::Network(crate::network::describe_reqwest(&e)))?;
     let status = resp.status();
     // 5xx and 429 are not OAuth answers: surface them as transport errors so they are retried.
     if status.is_server_error() || status.as_u16() == 429 {
@@ -60,7 +60,7 @@ pub async fn send(
     let bytes = resp
         .bytes()
         .await
-        .map_err(|e| TokenHttpError::Network(crate::client::describe_reqwest(&e)))?;
+        .map_err(|e| TokenHttpError::Network(crate::network::describe_reqwest(&e)))?;
     builder
         .body(bytes.to_vec())
         .map_err(|e| TokenHttpError::Network(e.to_string()))

@@ -1,0 +1,225 @@
+//! The desktop's state and behaviour, free of Tauri: commands are one-line adapters over these
+//! methods, and the shell (window title, events) is a trait, so this runs in tests without a
+//! window. Logs and events never carry note content or patient names.
+//!
+//! One file per concern: [`demo`], [`sync`] (polling, status, quitting), [`sign_in`],
+//! [`notes`] (lists, review, import) and [`settings`].
+
+use crate::error::CmdError;
+use crate::notify::{NewNotesNotifier, Notification};
+use crate::status::{self, Problem, StatusView};
+use crate::views::{self, Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
+use app::importing::{self, ImportOptions};
+use app::settings::SignInMethod;
+use app::{Identity, Settings};
+use askara::{ApiClient, MemoryTokenStore, Sensitive, SystemClock, TokenStore};
+use import::{ImportTarget, TargetSpec};
+use inbox::sync::{Poller, SyncStatus};
+use inbox::{Inbox, ListQuery, SearchQuery, Status};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What the core tells the window.
+pub trait Shell: Send + Sync + 'static {
+    /// `notes-changed`, `sync-status`, `sign-in`, `import-result`.
+    fn emit(&self, event: &str, payload: Value);
+    fn set_title(&self, title: &str);
+    /// A desktop notification (counts only, never patient data).
+    fn notify(&self, n: &Notification);
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+mod demo;
+mod notes;
+mod settings;
+mod sign_in;
+mod sync;
+
+pub use demo::Demo;
+use sign_in::PendingSignIn;
+use sync::SyncTask;
+pub use sync::DRAIN_TIMEOUT;
+
+/// The sign-in that started: a code to show, or a browser page to finish it in.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(
+    tag = "method",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum SignInView {
+    Device(DeviceView),
+    Browser { authorize_url: String },
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub demo: bool,
+    pub first_run: bool,
+    pub data_dir: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub ok: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionReport {
+    pub askara: Check,
+    pub target: Option<Check>,
+}
+
+/// `notes-changed`: the list should reload (`reason`: what changed it, for logs and tests).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct NotesChanged {
+    pub reason: String,
+}
+
+/// `sign-in`: how a sign-in started in the background ended.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SignInEvent {
+    SignedIn,
+    Failed { error: CmdError },
+}
+
+fn event_json<T: Serialize>(payload: &T) -> Value {
+    serde_json::to_value(payload).unwrap_or_default()
+}
+
+type CachedTarget = Option<(String, String, Arc<dyn ImportTarget>)>;
+
+pub struct Core {
+    data_dir: PathBuf,
+    inbox: Inbox,
+    demo: Option<Demo>,
+    first_run: bool,
+    settings: Mutex<Settings>,
+    api: Mutex<Option<Arc<ApiClient>>>,
+    /// Demo mode on a machine without a keyring only; the status strip says so.
+    memory_tokens: Option<Arc<MemoryTokenStore>>,
+    sync: Mutex<Option<SyncTask>>,
+    last_sync: Mutex<SyncStatus>,
+    syncing: Mutex<bool>,
+    first_sync_logged: Mutex<bool>,
+    account: Mutex<Option<String>>,
+    sign_in: Mutex<Option<PendingSignIn>>,
+    notifier: Mutex<NewNotesNotifier>,
+    /// Held (shared) by every import in progress; quitting takes it exclusively to wait.
+    imports: tokio::sync::RwLock<()>,
+    target: tokio::sync::Mutex<CachedTarget>,
+    shell: Arc<dyn Shell>,
+    who: Identity,
+}
+
+impl Core {
+    /// Opens the inbox in `data_dir` (blocking: call once at startup).
+    pub fn open(data_dir: PathBuf, shell: Arc<dyn Shell>) -> Result<Arc<Core>, CmdError> {
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            CmdError::new(
+                "io",
+                format!("cannot create the data folder {}: {e}", data_dir.display()),
+            )
+        })?;
+        let (settings, existed) = Settings::load(&data_dir)?;
+        Self::build(data_dir, settings, !existed, None, shell)
+    }
+
+    /// Demo mode: the simulator, a temp data dir, and the keyring if one answers (else memory,
+    /// said in the status strip). Must run inside a Tokio runtime.
+    pub async fn open_demo(
+        every: std::time::Duration,
+        notes: usize,
+        shell: Arc<dyn Shell>,
+    ) -> Result<Arc<Core>, CmdError> {
+        let demo = Demo::start(every, notes).await?;
+        let data_dir = demo.data_dir();
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| CmdError::new("io", format!("cannot create the demo data dir: {e}")))?;
+        let settings = demo.settings();
+        settings.save(&data_dir)?;
+        Self::build(data_dir, settings, false, Some(demo), shell)
+    }
+
+    fn build(
+        data_dir: PathBuf,
+        settings: Settings,
+        first_run: bool,
+        demo: Option<Demo>,
+        shell: Arc<dyn Shell>,
+    ) -> Result<Arc<Core>, CmdError> {
+        let inbox = Inbox::open(data_dir.join("inbox.sqlite3"))?;
+        // The demo's sign-in is throwaway: a keyring that is missing or locked (one that
+        // refuses writes) must not stop it, so it stays in memory then, and the strip says so.
+        let memory_tokens = match demo.as_ref().map(|_| secrets::probe_write()) {
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "demo mode without a keyring: the demo sign-in stays in memory");
+                Some(Arc::new(MemoryTokenStore::default()))
+            }
+            _ => None,
+        };
+        Ok(Arc::new(Core {
+            data_dir,
+            inbox,
+            demo,
+            first_run,
+            settings: Mutex::new(settings),
+            api: Mutex::new(None),
+            memory_tokens,
+            sync: Mutex::new(None),
+            last_sync: Mutex::new(SyncStatus::default()),
+            syncing: Mutex::new(false),
+            first_sync_logged: Mutex::new(false),
+            account: Mutex::new(None),
+            sign_in: Mutex::new(None),
+            notifier: Mutex::new(NewNotesNotifier::new(crate::notify::MIN_GAP)),
+            imports: tokio::sync::RwLock::new(()),
+            target: tokio::sync::Mutex::new(None),
+            shell,
+            who: Identity::from_os(),
+        }))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn demo(&self) -> Option<&Demo> {
+        self.demo.as_ref()
+    }
+
+    pub fn info(&self) -> AppInfo {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            demo: self.demo.is_some(),
+            first_run: self.first_run,
+            data_dir: self.data_dir.display().to_string(),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+}

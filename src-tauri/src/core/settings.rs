@@ -1,0 +1,95 @@
+//! Settings: validate, save (a password to the keyring), and test the connections.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Core {
+    /// Validates and saves; a new password goes to the keyring. Reconnects and restarts
+    /// syncing with the new settings.
+    pub async fn save_settings(
+        self: &Arc<Self>,
+        settings: Settings,
+        password: Option<String>,
+    ) -> Result<(), CmdError> {
+        settings.validate()?;
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;
+        }
+        settings.save(&self.data_dir)?;
+        let was_syncing = lock(&self.sync).is_some();
+        *lock(&self.settings) = settings;
+        lock(&self.api).take();
+        self.target.lock().await.take();
+        if was_syncing {
+            let signed_in = match self.api() {
+                Ok(api) => api.auth().has_credentials().await.unwrap_or(false),
+                Err(_) => false,
+            };
+            if signed_in {
+                self.start_sync()?;
+            } else {
+                self.stop_sync();
+            }
+        }
+        self.publish_status().await;
+        Ok(())
+    }
+
+    /// Whether Askara answers at the base URL, and whether the import target accepts a
+    /// connection (for SQLite this creates the file and schema if missing).
+    pub async fn test_connection(
+        &self,
+        settings: Settings,
+        password: Option<String>,
+    ) -> Result<ConnectionReport, CmdError> {
+        let cfg = settings.client_config(None)?;
+        let askara = match probe_http(cfg.base_url.as_str()).await {
+            Ok(status) => Check {
+                ok: true,
+                message: format!("Askara answered at {} (HTTP {status})", cfg.host()),
+            },
+            Err(e) => Check {
+                ok: false,
+                message: format!("Askara did not answer at {}: {e}", cfg.host()),
+            },
+        };
+        let target = if settings.import_target.trim().is_empty() {
+            None
+        } else {
+            Some(
+                match importing::connect(
+                    &settings.import_target,
+                    Some(Path::new(settings.mapping_file.trim())),
+                    password.map(Sensitive::new),
+                )
+                .await
+                {
+                    Ok(t) => Check {
+                        ok: true,
+                        message: format!("Connected to {}", t.describe()),
+                    },
+                    Err(e) => Check {
+                        ok: false,
+                        message: CmdError::from(e).message,
+                    },
+                },
+            )
+        };
+        Ok(ConnectionReport { askara, target })
+    }
+}
+
+/// Any HTTP answer means Askara is reachable (a 404 at the root is fine).
+async fn probe_http(url: &str) -> Result<u16, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .get(url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| askara::network::describe_reqwest(&e))
+}

@@ -1,0 +1,137 @@
+//! Signing in (device code or browser with PKCE) and out.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) struct PendingSignIn {
+    verification_url: String,
+    task: JoinHandle<()>,
+}
+
+/// How long the browser sign-in waits for the redirect before giving up.
+const BROWSER_SIGN_IN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Core {
+    /// Starts a device sign-in and waits for approval in the background; the outcome arrives
+    /// as a `sign-in` event (`signed_in` or `failed` with `{code, message}`).
+    /// Starts the configured sign-in: the device code (shown large by the UI), or the system
+    /// browser with PKCE and a loopback redirect. Either finishes in the background and
+    /// announces itself with a `sign-in` event.
+    pub async fn sign_in_start(self: &Arc<Self>) -> Result<SignInView, CmdError> {
+        self.sign_in_cancel();
+        let api = self.api()?;
+        let auth = api.auth().clone();
+        if self.settings().sign_in_method == SignInMethod::Browser {
+            let loopback = crate::loopback::Loopback::bind().await.map_err(|e| {
+                CmdError::new(
+                    "io",
+                    format!("cannot listen on 127.0.0.1 for the sign-in: {e}"),
+                )
+            })?;
+            let session = auth.start_pkce(loopback.redirect.clone())?;
+            let url = session.authorize_url.to_string();
+            let finish = async move {
+                let cb = tokio::time::timeout(BROWSER_SIGN_IN_TIMEOUT, loopback.wait())
+                    .await
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| {
+                        CmdError::new(
+                            "sign_in_expired",
+                            "The browser sign-in was not completed in time: start it again",
+                        )
+                    })?;
+                match (cb.code, cb.error) {
+                    (Some(code), None) => {
+                        let state = cb.state.unwrap_or_default();
+                        auth.finish_pkce(session, &code, &state).await?;
+                        Ok(())
+                    }
+                    (_, error) => Err(CmdError::from(askara::ApiError::AccessDenied(match error
+                        .as_deref()
+                    {
+                        Some("access_denied") => "refused in the browser",
+                        _ => "not completed in the browser",
+                    }))),
+                }
+            };
+            self.finish_sign_in_in_background(url.clone(), finish);
+            return Ok(SignInView::Browser { authorize_url: url });
+        }
+        let device = auth.start_device().await?;
+        let view = DeviceView {
+            user_code: device.user_code.clone(),
+            verification_uri: device.verification_uri.clone(),
+            verification_uri_complete: device.verification_uri_complete.clone(),
+            expires_at: chrono::Utc::now()
+                + chrono::Duration::from_std(device.expires_in).unwrap_or_default(),
+        };
+        let url = view
+            .verification_uri_complete
+            .clone()
+            .unwrap_or_else(|| view.verification_uri.clone());
+        self.finish_sign_in_in_background(url, async move {
+            auth.finish_device(&device).await?;
+            Ok(())
+        });
+        Ok(SignInView::Device(view))
+    }
+
+    pub(super) fn finish_sign_in_in_background(
+        self: &Arc<Self>,
+        verification_url: String,
+        finish: impl std::future::Future<Output = Result<(), CmdError>> + Send + 'static,
+    ) {
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let outcome = finish.await;
+            lock(&me.sign_in).take();
+            match outcome {
+                Ok(()) => {
+                    lock(&me.notifier).reset();
+                    me.fetch_account().await;
+                    if let Err(e) = me.start_sync() {
+                        tracing::warn!(code = %e.code, "cannot start syncing after sign-in");
+                    }
+                    me.publish_status().await;
+                    me.shell.emit("sign-in", event_json(&SignInEvent::SignedIn));
+                }
+                Err(e) => {
+                    me.shell
+                        .emit("sign-in", event_json(&SignInEvent::Failed { error: e }));
+                }
+            }
+        });
+        *lock(&self.sign_in) = Some(PendingSignIn {
+            verification_url,
+            task,
+        });
+    }
+
+    /// The verification page of the sign-in in progress (the UI cannot open arbitrary URLs).
+    pub fn verification_url(&self) -> Result<String, CmdError> {
+        lock(&self.sign_in)
+            .as_ref()
+            .map(|p| p.verification_url.clone())
+            .ok_or_else(|| CmdError::new("no_sign_in", "No sign-in is in progress: start one"))
+    }
+
+    pub fn sign_in_cancel(&self) {
+        if let Some(p) = lock(&self.sign_in).take() {
+            p.task.abort();
+        }
+    }
+
+    /// Stops syncing and removes the tokens from the keyring.
+    pub async fn sign_out(&self) -> Result<(), CmdError> {
+        self.sign_in_cancel();
+        self.stop_sync();
+        *lock(&self.last_sync) = SyncStatus::default();
+        *lock(&self.account) = None;
+        lock(&self.notifier).reset();
+        let api = self.api()?;
+        let result = api.auth().sign_out().await;
+        self.publish_status().await;
+        Ok(result?)
+    }
+}

@@ -1,0 +1,282 @@
+//! Startup, polling, the status strip and quitting.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) struct SyncTask {
+    poller: JoinHandle<()>,
+    forwarder: JoinHandle<()>,
+    /// Asks the poller to stop after the poll in progress (see [`Core::shutdown`]).
+    stop: watch::Sender<bool>,
+}
+
+/// How long quitting waits for a poll or an import in progress to finish.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Drop for SyncTask {
+    fn drop(&mut self) {
+        // Aborting between two statements of a poll is safe: every page commits atomically.
+        self.poller.abort();
+        self.forwarder.abort();
+    }
+}
+
+impl Core {
+    /// At startup: with a stored sign-in, start syncing; publish the status either way.
+    pub async fn start(self: &Arc<Self>) {
+        let signed_in = match self.api() {
+            Ok(api) => api.auth().has_credentials().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if signed_in {
+            self.fetch_account().await;
+            if let Err(e) = self.start_sync() {
+                tracing::warn!(code = %e.code, "cannot start syncing");
+            }
+        }
+        self.notes_changed("startup").await;
+        self.publish_status().await;
+    }
+
+    pub(super) fn token_store(
+        &self,
+        cfg: &askara::ClientConfig,
+    ) -> Result<Arc<dyn TokenStore>, CmdError> {
+        if let Some(m) = &self.memory_tokens {
+            return Ok(m.clone());
+        }
+        let opened = app::credentials::open_token_store(
+            &self.data_dir,
+            cfg,
+            app::credentials::StorePolicy::KeyringOnly,
+        )?
+        .ok_or_else(|| CmdError::keyring(secrets::KEYRING_FIX))?;
+        Ok(opened.store)
+    }
+
+    /// The API client for the current settings (shared, so tokens are cached in memory once).
+    pub fn api(&self) -> Result<Arc<ApiClient>, CmdError> {
+        let mut guard = lock(&self.api);
+        if let Some(api) = guard.as_ref() {
+            return Ok(api.clone());
+        }
+        let cfg = self.settings().client_config(None)?;
+        let store = self.token_store(&cfg)?;
+        let api = Arc::new(ApiClient::new(cfg, store, Arc::new(SystemClock))?);
+        *guard = Some(api.clone());
+        Ok(api)
+    }
+
+    /// (Re)starts the poller; its status goes to the strip, its new notes to the list.
+    pub fn start_sync(self: &Arc<Self>) -> Result<(), CmdError> {
+        self.stop_sync();
+        let api = self.api()?;
+        let poller = Poller::new(
+            api,
+            self.inbox.clone(),
+            self.settings().sync_config(),
+            Arc::new(SystemClock),
+        );
+        let (status_tx, mut status_rx) = watch::channel(SyncStatus::default());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let poller = tokio::spawn(async move {
+            poller.run(status_tx, stop_rx).await;
+        });
+        *lock(&self.syncing) = true;
+        let me = Arc::clone(self);
+        let forwarder = tokio::spawn(async move {
+            while status_rx.changed().await.is_ok() {
+                let s = status_rx.borrow_and_update().clone();
+                let changed = s.error_code.is_none()
+                    && s.last_report
+                        .as_ref()
+                        .is_some_and(|r| r.new + r.revised > 0);
+                let arrived = match (&s.error_code, &s.last_report) {
+                    (None, Some(r)) => Some((r.new, r.revised)),
+                    _ => None,
+                };
+                *lock(&me.syncing) = false;
+                {
+                    // A restarted poller starts from scratch: keep the last success we knew.
+                    let mut last = lock(&me.last_sync);
+                    let mut s = s;
+                    if s.last_success_at.is_none() {
+                        s.last_success_at = last.last_success_at;
+                    }
+                    *last = s;
+                }
+                me.publish_status().await;
+                if changed {
+                    me.notes_changed("sync").await;
+                }
+                if let Some((new, revised)) = arrived {
+                    me.notify_arrivals(new, revised);
+                }
+                if !*lock(&me.first_sync_logged) {
+                    *lock(&me.first_sync_logged) = true;
+                    tracing::info!(
+                        elapsed_ms = crate::elapsed_ms() as u64,
+                        "first sync finished"
+                    );
+                }
+            }
+        });
+        *lock(&self.sync) = Some(SyncTask {
+            poller,
+            forwarder,
+            stop: stop_tx,
+        });
+        Ok(())
+    }
+
+    pub(super) fn notify_arrivals(&self, new: usize, revised: usize) {
+        let shown =
+            lock(&self.notifier).on_sync(new as u64, revised as u64, std::time::Instant::now());
+        if let Some(n) = shown.filter(|_| self.settings().notify_new_notes) {
+            self.shell.notify(&n);
+        }
+    }
+
+    pub fn stop_sync(&self) {
+        lock(&self.sync).take();
+        *lock(&self.syncing) = false;
+    }
+
+    /// "Sync now": restarts the poller, which polls at once.
+    pub async fn sync_now(self: &Arc<Self>) -> Result<(), CmdError> {
+        self.start_sync()?;
+        self.publish_status().await;
+        Ok(())
+    }
+
+    pub async fn status_view(&self) -> StatusView {
+        let sync = lock(&self.last_sync).clone();
+        let mut problem = status::problem(&sync);
+        let (signed_in, expires) = match self.api() {
+            Ok(api) => match api.auth().has_credentials().await {
+                Ok(s) => (s, api.auth().expires_at().await),
+                Err(e) => {
+                    let e = CmdError::from(e);
+                    problem = Some(keyring_problem(&e));
+                    (false, None)
+                }
+            },
+            Err(e) if e.code == "keyring" => {
+                problem = Some(keyring_problem(&e));
+                (false, None)
+            }
+            Err(_) => (false, None),
+        };
+        let target = TargetSpec::parse(&self.settings().import_target)
+            .map(|t| t.display())
+            .unwrap_or_default();
+        StatusView {
+            demo: self.demo.is_some(),
+            signed_in,
+            account: lock(&self.account).clone().filter(|_| signed_in),
+            token_expires_at: expires.filter(|_| signed_in),
+            token_storage: if self.memory_tokens.is_some() {
+                status::TokenStorage::Memory
+            } else {
+                status::TokenStorage::Keyring
+            },
+            syncing: *lock(&self.syncing) && signed_in,
+            last_sync_at: sync.last_success_at,
+            next_poll_at: sync.next_poll_at.filter(|_| lock(&self.sync).is_some()),
+            last_new: sync.last_report.map(|r| r.new).unwrap_or(0),
+            target,
+            problem,
+        }
+    }
+
+    pub async fn publish_status(&self) {
+        let view = self.status_view().await;
+        self.shell.emit(
+            "sync-status",
+            serde_json::to_value(view).unwrap_or_default(),
+        );
+    }
+
+    /// Tells the UI the list changed and puts the number of new notes in the window title.
+    pub(super) async fn notes_changed(&self, reason: &str) {
+        if let Ok(c) = self.counts().await {
+            self.shell
+                .set_title(&status::window_title(c.new, self.demo.is_some()));
+        }
+        self.shell.emit(
+            "notes-changed",
+            event_json(&NotesChanged {
+                reason: reason.into(),
+            }),
+        );
+    }
+
+    /// Who the tokens act for (`GET /me`), for the status strip. Best effort.
+    pub(super) async fn fetch_account(&self) {
+        let Ok(api) = self.api() else { return };
+        let Ok(url) = api.url("me") else { return };
+        if let Ok(me) = api.get_json(url).await {
+            let s = |k: &str| {
+                me.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let name = format!("{} {}", s("firstName"), s("lastName"))
+                .trim()
+                .to_string();
+            let name = if name.is_empty() { s("email") } else { name };
+            *lock(&self.account) = Some(name).filter(|n| !n.is_empty());
+        }
+    }
+
+    /// On exit: a demo's sign-in is removed from the keyring (its simulator is gone) and its
+    /// temp folder deleted (the process exits without running destructors).
+    /// Quitting: [`Core::drain`], then the demo's sign-in and folder are removed.
+    pub async fn shutdown(&self) {
+        self.drain().await;
+        if let Some(demo) = &self.demo {
+            if let Ok(api) = self.api() {
+                let _ = api.auth().sign_out().await;
+            }
+            if let Err(e) = std::fs::remove_dir_all(demo.dir.path()) {
+                tracing::warn!(error = %e, "cannot remove the demo folder");
+            }
+        }
+    }
+
+    /// Stops syncing, but lets a poll in progress commit and imports in progress finish (up
+    /// to [`DRAIN_TIMEOUT`]): closing the window loses nothing.
+    pub async fn drain(&self) {
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        let task = lock(&self.sync).take();
+        if let Some(mut task) = task {
+            let _ = task.stop.send(true);
+            if tokio::time::timeout_at(deadline, &mut task.poller)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a poll was still running when the app quit; it was stopped");
+            }
+        }
+        if tokio::time::timeout_at(deadline, self.imports.write())
+            .await
+            .is_err()
+        {
+            tracing::warn!("an import was still running when the app quit");
+        }
+        self.stop_sync();
+    }
+}
+
+fn keyring_problem(e: &CmdError) -> Problem {
+    tracing::warn!(error = %e.message, "keyring unavailable");
+    let fix = secrets::KEYRING_FIX;
+    Problem {
+        code: "keyring".into(),
+        summary: "The OS keyring is locked or missing, so the sign-in cannot be kept".into(),
+        fix: format!("{}{}", fix[..1].to_uppercase(), &fix[1..]),
+        until: None,
+        needs_sign_in: false,
+    }
+}

@@ -1,0 +1,155 @@
+// Generated from the Rust types by src-tauri/src/ipc_types.rs: do not edit.
+// Regenerate: ASKARA_WRITE_IPC_TYPES=1 cargo test -p askara-inbox-desktop --lib ipc_types
+
+export type CmdError = { code: string, message: string, };
+
+export type NoteStatus = "new" | "reviewed" | "imported" | "dismissed" | "revised";
+
+export type TextPart = { text: string, hit: boolean, };
+
+export type NoteRow = { uuid: string, patientName: string, patientUuid: string | null, typeLabel: string, createdAt: string, status: NoteStatus, 
+/**
+ * `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
+ */
+verified: boolean, 
+/**
+ * In search results: the patient name with the matched words marked.
+ */
+nameParts?: Array<TextPart>, 
+/**
+ * In search results: the content around its first match, on one line.
+ */
+snippet?: Array<TextPart>, };
+
+export type DiffKind = "same" | "added" | "removed";
+
+export type DiffPart = { kind: DiffKind, text: string, };
+
+export type ChangesSince = "imported" | "previous";
+
+export type ChangesView = { since: ChangesSince, 
+/**
+ * When that earlier version was last updated in Askara.
+ */
+sinceUpdatedAt: string, parts: Array<DiffPart>, };
+
+export type AttemptResult = "imported" | "unchanged" | "updated" | "conflict" | "dry_run" | "error";
+
+export type ImportView = { uuid: string, result: AttemptResult, target: string, importedAt: string | null, importedBy: string | null, error: CmdError | null, };
+
+export type NoteView = { uuid: string, patientName: string, patientUuid: string | null, patientExternalId: string | null, noteType: string | null, typeLabel: string, content: string, createdAt: string, updatedAt: string, status: NoteStatus, 
+/**
+ * `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
+ */
+verified: boolean, 
+/**
+ * The Askara user who recorded the note, when a delivery named them.
+ */
+authorUserId: string | null, 
+/**
+ * How many earlier versions Askara replaced.
+ */
+versions: number, 
+/**
+ * The latest import attempt, if any.
+ */
+lastImport: ImportView | null, 
+/**
+ * With a search: the content with the matched words marked (absent when nothing matched).
+ */
+contentParts?: Array<TextPart>, 
+/**
+ * For a note Askara revised: what changed since the imported (or previous) version.
+ */
+changes?: ChangesView, };
+
+export type VersionView = { typeLabel: string, content: string, updatedAt: string, 
+/**
+ * When Askara's newer version arrived.
+ */
+replacedAt: string, };
+
+export type PatientView = { uuid: string, name: string, externalId: string | null, noteCount: number, };
+
+export type Counts = { all: number, new: number, reviewed: number, imported: number, dismissed: number, revised: number, };
+
+export type Problem = { code: string, 
+/**
+ * What is wrong, in words.
+ */
+summary: string, 
+/**
+ * What to do about it.
+ */
+fix: string, 
+/**
+ * `rate_limited`: Askara accepts requests again at this instant (the UI shows it in the
+ * user's timezone). `unreachable` and server errors: the next attempt.
+ */
+until?: string, 
+/**
+ * The UI offers "Sign in again" for these.
+ */
+needsSignIn: boolean, };
+
+export type TokenStorage = "keyring" | "memory";
+
+export type StatusView = { demo: boolean, signedIn: boolean, 
+/**
+ * Who the tokens act for, when Askara said (`GET /me`).
+ */
+account: string | null, tokenExpiresAt: string | null, tokenStorage: TokenStorage, syncing: boolean, lastSyncAt: string | null, nextPollAt: string | null, lastNew: number, 
+/**
+ * The import target as displayed (never a password); empty when none is set.
+ */
+target: string, problem: Problem | null, };
+
+export type AppInfo = { version: string, demo: boolean, firstRun: boolean, dataDir: string, };
+
+export type DeviceView = { userCode: string, verificationUri: string, verificationUriComplete: string | null, expiresAt: string, };
+
+export type SignInView = { "method": "device" } & DeviceView | { "method": "browser", authorizeUrl: string, };
+
+export type SignInMethod = "device" | "browser";
+
+export type Settings = { baseUrl: string, clientId: string, 
+/**
+ * Empty: `{baseUrl}/oauth2/token`.
+ */
+tokenUrl: string, 
+/**
+ * Empty: `{baseUrl}/oauth2/device-code`.
+ */
+deviceUrl: string, 
+/**
+ * Empty: Askara's (`https://app.askara.ai/authorize` for production).
+ */
+authorizeUrl: string, signInMethod: SignInMethod, 
+/**
+ * Space- or list-separated.
+ */
+scopes: Array<string>, 
+/**
+ * Token requests as JSON (Askara's documentation) or as a form (RFC 6749, some proxies).
+ */
+tokenBody: "json" | "form", intervalSecs: number, 
+/**
+ * `sqlite:/path/practice.db` or `postgres://user@host/db?sslmode=verify-full` (no password).
+ */
+importTarget: string, 
+/**
+ * A mapping TOML onto an existing practice table; empty: the default `askara_notes` table.
+ */
+mappingFile: string, 
+/**
+ * A desktop notification when notes arrive (how many, never whose).
+ */
+notifyNewNotes: boolean, };
+
+export type Check = { ok: boolean, message: string, };
+
+export type ConnectionReport = { askara: Check, target: Check | null, };
+
+export type NotesChanged = { reason: string, };
+
+export type SignInEvent = { "state": "signed_in" } | { "state": "failed", error: CmdError, };
