@@ -5,6 +5,10 @@ import { ipc, listen } from './ipc.js';
 import { VirtualList } from './list.js';
 import { fmtWhen, fmtDateTime, fmtTime, fmtIn } from './format.js';
 import { setParts, setDiff } from './text.js';
+import { el } from './dom.js';
+import { state } from './state.js';
+import { startSignIn, signInFailed, resetSignIn } from './signin.js';
+import { openSettings, wireSettings } from './settings.js';
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
 /** @typedef {import('./ipc.js').NoteView} NoteView */
@@ -12,28 +16,14 @@ import { setParts, setDiff } from './text.js';
 /** @typedef {import('./ipc.js').StatusView} StatusView */
 /** @typedef {import('./ipc.js').CmdError} CmdError */
 
-/** @param {string} id @returns {any} */
-const $ = (id) => document.getElementById(id);
+/** An element by id (see dom.js for typed kinds). @param {string} id */
+const $ = (id) => el(id);
 
 const PAGE = 100;
 // Search results shown at most (newest first): enough to scan, small enough to come back
 // within a keystroke; more typing narrows them.
 const SEARCH_LIMIT = 200;
 
-const state = {
-  /** @type {import('./ipc.js').AppInfo|null} */ info: null,
-  /** @type {Status|'all'} */ filter: 'all',
-  /** @type {{uuid: string, name: string}|null} */ patient: null,
-  search: '',
-  /** @type {NoteView|null} */ note: null,
-  /** @type {StatusView|null} */ status: null,
-  /** @type {import('./ipc.js').Counts|null} */ counts: null,
-  /** @type {{uuid: string, from: Status}|null} */ undo: null,
-  /** @type {number|undefined} */ undoTimer: undefined,
-  /** Sign-in screen forced open (sign in again after a revoked sign-in). */
-  forceSignIn: false,
-  signingIn: false,
-};
 
 // ------------------------------------------------------------------------------------------
 // The list
@@ -148,7 +138,7 @@ function showNote(note) {
   $('note').hidden = !note;
   if (!note) return;
   $('note-patient').textContent = note.patientName;
-  $('note-patient').disabled = !note.patientUuid;
+  el('note-patient', HTMLButtonElement).disabled = !note.patientUuid;
   $('note-extid').textContent = note.patientExternalId ? `(pt ${note.patientExternalId})` : '';
   $('note-type').textContent = note.typeLabel;
   $('note-created').textContent = fmtDateTime(note.createdAt);
@@ -165,9 +155,9 @@ function showNote(note) {
   else $('note-content').textContent = note.content;
   showChanges(note);
   $('note-uuid').textContent = note.uuid;
-  $('btn-review').disabled = note.status === 'reviewed' || note.status === 'imported';
-  $('btn-dismiss').disabled = note.status === 'dismissed' || note.status === 'imported';
-  $('btn-import').disabled = note.status === 'dismissed';
+  el('btn-review', HTMLButtonElement).disabled = note.status === 'reviewed' || note.status === 'imported';
+  el('btn-dismiss', HTMLButtonElement).disabled = note.status === 'dismissed' || note.status === 'imported';
+  el('btn-import', HTMLButtonElement).disabled = note.status === 'dismissed';
   $('versions-bar').hidden = !note.versions;
   $('btn-versions').textContent = `Show the earlier version${note.versions > 1 ? 's' : ''} (${note.versions})`;
   if (prev !== note.uuid) {
@@ -310,7 +300,7 @@ async function undo() {
 async function doImport(allowUpdate = false) {
   const note = state.note;
   if (!note || note.status === 'dismissed') return;
-  $('btn-import').disabled = true;
+  el('btn-import', HTMLButtonElement).disabled = true;
   const box = $('import-result');
   box.hidden = false;
   box.className = 'result';
@@ -321,7 +311,7 @@ async function doImport(allowUpdate = false) {
   } catch (e) {
     showImport({ uuid: note.uuid, result: 'error', target: '', importedAt: null, importedBy: null, error: /** @type {CmdError} */ (e) });
   } finally {
-    $('btn-import').disabled = state.note?.status === 'dismissed';
+    el('btn-import', HTMLButtonElement).disabled = state.note?.status === 'dismissed';
   }
 }
 
@@ -374,7 +364,7 @@ async function choosePatient(uuid, name) {
   state.patient = uuid ? { uuid, name } : null;
   if (uuid) {
     state.search = '';
-    $('search').value = '';
+    el('search', HTMLInputElement).value = '';
   }
   await Promise.all([reloadList(), refreshPatients()]);
 }
@@ -436,106 +426,6 @@ function updateScreens() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Sign-in
-
-async function startSignIn() {
-  state.signingIn = true;
-  $('signin-error').hidden = true;
-  try {
-    const d = await ipc.signInStart();
-    $('signin-start').hidden = true;
-    $('signin-wait').hidden = false;
-    if (d.method === 'device') {
-      $('signin-instructions').textContent = 'On any device, open the Askara sign-in page and enter this code:';
-      $('user-code').hidden = false;
-      $('user-code').textContent = d.userCode;
-      $('verification-uri').textContent = d.verificationUri;
-      $('btn-open-browser').textContent = 'Open the sign-in page';
-      $('signin-progress').textContent = `Waiting for approval… (the code expires at ${fmtTime(d.expiresAt)})`;
-    } else {
-      // The browser comes back to this app by itself (a redirect to 127.0.0.1).
-      $('signin-instructions').textContent = 'Finish signing in to Askara in your browser; this window carries on by itself.';
-      $('user-code').hidden = true;
-      $('verification-uri').textContent = '';
-      $('btn-open-browser').textContent = 'Open the sign-in page again';
-      $('signin-progress').textContent = 'Waiting for the browser…';
-      await ipc.openVerification();
-    }
-  } catch (e) {
-    state.signingIn = false;
-    signInFailed(/** @type {CmdError} */ (e));
-  }
-}
-
-/** @param {CmdError} e */
-function signInFailed(e) {
-  $('signin-start').hidden = false;
-  $('signin-wait').hidden = true;
-  $('signin-error').hidden = false;
-  $('signin-error').textContent = e.message;
-}
-
-function resetSignIn() {
-  state.signingIn = false;
-  $('signin-start').hidden = false;
-  $('signin-wait').hidden = true;
-}
-
-// ------------------------------------------------------------------------------------------
-// Settings
-
-async function openSettings() {
-  const s = await ipc.getSettings();
-  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
-  for (const [k, v] of Object.entries(s)) {
-    const input = /** @type {HTMLInputElement|null} */ (f.elements.namedItem(k));
-    if (input?.type === 'checkbox') input.checked = !!v;
-    else if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
-  }
-  /** @type {HTMLInputElement} */ (f.elements.namedItem('password')).value = '';
-  $('settings-result').hidden = true;
-  $('btn-signout').hidden = !state.status?.signedIn;
-  $('settings').hidden = false;
-  $('signin').hidden = true;
-}
-
-/** @returns {{settings: import('./ipc.js').Settings, password: string|null}} */
-function readSettings() {
-  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
-  const v = (/** @type {string} */ k) => /** @type {HTMLInputElement} */ (f.elements.namedItem(k)).value.trim();
-  return {
-    settings: {
-      baseUrl: v('baseUrl'),
-      clientId: v('clientId'),
-      tokenUrl: v('tokenUrl'),
-      deviceUrl: v('deviceUrl'),
-      authorizeUrl: v('authorizeUrl'),
-      signInMethod: /** @type {'device'|'browser'} */ (v('signInMethod')),
-      tokenBody: /** @type {'json'|'form'} */ (v('tokenBody')),
-      scopes: v('scopes').split(/\s+/).filter(Boolean),
-      intervalSecs: Number(v('intervalSecs')) || 45,
-      importTarget: v('importTarget'),
-      mappingFile: v('mappingFile'),
-      notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
-    },
-    password: v('password') || null,
-  };
-}
-
-/** @param {string} text @param {boolean} ok */
-function settingsResult(text, ok) {
-  const box = $('settings-result');
-  box.hidden = false;
-  box.className = `result ${ok ? 'ok' : 'warn'}`;
-  box.textContent = text;
-}
-
-function closeSettings() {
-  $('settings').hidden = true;
-  updateScreens();
-}
-
-// ------------------------------------------------------------------------------------------
 // Keyboard: j/k or arrows, Enter, r, i, d, u (undo), /, Escape.
 
 /** @param {KeyboardEvent} e */
@@ -591,7 +481,7 @@ function onKey(e) {
     case '/':
       e.preventDefault();
       $('search').focus();
-      $('search').select();
+      el('search', HTMLInputElement).select();
       break;
     case 'Escape':
       if (state.patient) choosePatient(null, '');
@@ -605,7 +495,7 @@ let searching = false;
 let searchAgain = false;
 async function onSearchInput() {
   // `change` also fires when the box loses focus (a click on a result): same text, no search.
-  if (!searching && $('search').value === state.search) return;
+  if (!searching && el('search', HTMLInputElement).value === state.search) return;
   if (searching) {
     searchAgain = true;
     return;
@@ -614,7 +504,7 @@ async function onSearchInput() {
   try {
     for (;;) {
       searchAgain = false;
-      state.search = $('search').value;
+      state.search = el('search', HTMLInputElement).value;
       if (state.search.trim()) state.patient = null;
       await Promise.all([reloadList(), refreshPatients()]);
       if (searchAgain) continue;
@@ -684,7 +574,6 @@ async function main() {
   $('btn-sync').addEventListener('click', () => ipc.syncNow().catch(showError));
   $('btn-settings').addEventListener('click', openSettings);
   $('btn-signin-settings').addEventListener('click', openSettings);
-  $('btn-settings-cancel').addEventListener('click', closeSettings);
   $('problem-signin').addEventListener('click', () => {
     state.forceSignIn = true;
     resetSignIn();
@@ -697,36 +586,7 @@ async function main() {
     resetSignIn();
   });
   $('btn-demo').addEventListener('click', () => ipc.startDemo().catch(signInFailed));
-  $('btn-signout').addEventListener('click', async () => {
-    try {
-      await ipc.signOut();
-      closeSettings();
-    } catch (e) {
-      settingsResult(/** @type {CmdError} */ (e).message, false);
-    }
-  });
-  $('settings-form').addEventListener('submit', async (/** @type {Event} */ e) => {
-    e.preventDefault();
-    const { settings, password } = readSettings();
-    try {
-      await ipc.saveSettings(settings, password);
-      settingsResult('Saved.', true);
-    } catch (err) {
-      settingsResult(/** @type {CmdError} */ (err).message, false);
-    }
-  });
-  $('btn-test').addEventListener('click', async () => {
-    const { settings, password } = readSettings();
-    settingsResult('Testing…', true);
-    try {
-      const r = await ipc.testConnection(settings, password);
-      const lines = [`${r.askara.ok ? '✓' : '✗'} ${r.askara.message}`];
-      if (r.target) lines.push(`${r.target.ok ? '✓' : '✗'} ${r.target.message}`);
-      settingsResult(lines.join('\n'), r.askara.ok && (r.target?.ok ?? true));
-    } catch (err) {
-      settingsResult(/** @type {CmdError} */ (err).message, false);
-    }
-  });
+  wireSettings(updateScreens);
   document.addEventListener('keydown', onKey);
 
   await listen('notes-changed', (p) => onNotesChanged(p.reason));

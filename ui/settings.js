@@ -1,0 +1,104 @@
+// @ts-check
+// The settings pane: Askara's addresses and sign-in method, the practice database (its
+// password goes to the keyring), notifications; save, test the connections, sign out.
+import { ipc } from './ipc.js';
+import { el } from './dom.js';
+import { state } from './state.js';
+
+/** @typedef {import('./ipc.js').CmdError} CmdError */
+
+const $ = (/** @type {string} */ id) => el(id);
+
+/** What to redraw when the pane closes (app.js's screen switch). */
+let afterClose = () => {};
+
+
+export async function openSettings() {
+  const s = await ipc.getSettings();
+  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
+  for (const [k, v] of Object.entries(s)) {
+    const input = /** @type {HTMLInputElement|null} */ (f.elements.namedItem(k));
+    if (input?.type === 'checkbox') input.checked = !!v;
+    else if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
+  }
+  /** @type {HTMLInputElement} */ (f.elements.namedItem('password')).value = '';
+  $('settings-result').hidden = true;
+  $('btn-signout').hidden = !state.status?.signedIn;
+  $('settings').hidden = false;
+  $('signin').hidden = true;
+}
+
+/** @returns {{settings: import('./ipc.js').Settings, password: string|null}} */
+function readSettings() {
+  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
+  const v = (/** @type {string} */ k) => /** @type {HTMLInputElement} */ (f.elements.namedItem(k)).value.trim();
+  return {
+    settings: {
+      baseUrl: v('baseUrl'),
+      clientId: v('clientId'),
+      tokenUrl: v('tokenUrl'),
+      deviceUrl: v('deviceUrl'),
+      authorizeUrl: v('authorizeUrl'),
+      signInMethod: /** @type {'device'|'browser'} */ (v('signInMethod')),
+      tokenBody: /** @type {'json'|'form'} */ (v('tokenBody')),
+      scopes: v('scopes').split(/\s+/).filter(Boolean),
+      intervalSecs: Number(v('intervalSecs')) || 45,
+      importTarget: v('importTarget'),
+      mappingFile: v('mappingFile'),
+      notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
+    },
+    password: v('password') || null,
+  };
+}
+
+/** @param {string} text @param {boolean} ok */
+function settingsResult(text, ok) {
+  const box = $('settings-result');
+  box.hidden = false;
+  box.className = `result ${ok ? 'ok' : 'warn'}`;
+  box.textContent = text;
+}
+
+export function closeSettings() {
+  $('settings').hidden = true;
+  afterClose();
+}
+
+/**
+ * Hooks the pane's buttons up; `onClose` redraws what the pane covered.
+ * @param {() => void} onClose
+ */
+export function wireSettings(onClose) {
+  afterClose = onClose;
+  $('btn-settings-cancel').addEventListener('click', closeSettings);
+  $('btn-signout').addEventListener('click', async () => {
+    try {
+      await ipc.signOut();
+      closeSettings();
+    } catch (e) {
+      settingsResult(/** @type {CmdError} */ (e).message, false);
+    }
+  });
+  $('settings-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+    e.preventDefault();
+    const { settings, password } = readSettings();
+    try {
+      await ipc.saveSettings(settings, password);
+      settingsResult('Saved.', true);
+    } catch (err) {
+      settingsResult(/** @type {CmdError} */ (err).message, false);
+    }
+  });
+  $('btn-test').addEventListener('click', async () => {
+    const { settings, password } = readSettings();
+    settingsResult('Testing…', true);
+    try {
+      const r = await ipc.testConnection(settings, password);
+      const lines = [`${r.askara.ok ? '✓' : '✗'} ${r.askara.message}`];
+      if (r.target) lines.push(`${r.target.ok ? '✓' : '✗'} ${r.target.message}`);
+      settingsResult(lines.join('\n'), r.askara.ok && (r.target?.ok ?? true));
+    } catch (err) {
+      settingsResult(/** @type {CmdError} */ (err).message, false);
+    }
+  });
+}

@@ -1,0 +1,19 @@
+// @ts-check
+// What the UI is showing, shared by its modules (app.js, signin.js, settings.js).
+
+/** @typedef {import('./ipc.js').Status} Status */
+
+export const state = {
+  /** @type {import('./ipc.js').AppInfo|null} */ info: null,
+  /** @type {Status|'all'} */ filter: 'all',
+  /** @type {{uuid: string, name: string}|null} */ patient: null,
+  search: '',
+  /** @type {import('./ipc.js').NoteView|null} */ note: null,
+  /** @type {import('./ipc.js').StatusView|null} */ status: null,
+  /** @type {import('./ipc.js').Counts|null} */ counts: null,
+  /** @type {{uuid: string, from: Status}|null} */ undo: null,
+  /** @type {number|undefined} */ undoTimer: undefined,
+  /** Sign-in screen forced open (sign in again after a revoked sign-in). */
+  forceSignIn: false,
+  signingIn: false,
+};
