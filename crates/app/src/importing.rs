@@ -11,7 +11,7 @@ use import::{
     ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget, Mapping,
     TargetSpec,
 };
-use inbox::{Inbox, NoteRecord, Status};
+use inbox::{InboxStore, NoteRecord, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -166,7 +166,7 @@ pub fn remember_password(target_url: &str, password: &Sensitive<String>) -> Resu
 /// failures per note come back in the attempts; a batch the target could not take at all
 /// (connection lost before any note) is the error.
 pub async fn import_notes(
-    inbox: &Inbox,
+    inbox: &dyn InboxStore,
     target: &dyn ImportTarget,
     notes: &[NoteRecord],
     opts: ImportOptions,

@@ -3,7 +3,7 @@
 //! the one idempotent ingest keyed by uuid, and the watermark moves in the same transaction as
 //! the page it describes, so a killed sync resumes without loss or duplicates.
 
-use crate::{Inbox, InboxError, IngestReport, Source};
+use crate::{InboxError, InboxStore, IngestReport, Origin, Source};
 use askara::{ApiClient, ApiError, ErrorCode, Note, SharedClock};
 use chrono::{DateTime, SubsecRound, Utc};
 use rand::{Rng, SeedableRng};
@@ -158,7 +158,7 @@ pub struct SyncStatus {
 
 pub struct Poller {
     api: Arc<ApiClient>,
-    inbox: Inbox,
+    inbox: Arc<dyn InboxStore>,
     cfg: SyncConfig,
     clock: SharedClock,
     rng: rand::rngs::StdRng,
@@ -168,7 +168,22 @@ pub struct Poller {
 }
 
 impl Poller {
-    pub fn new(api: Arc<ApiClient>, inbox: Inbox, cfg: SyncConfig, clock: SharedClock) -> Self {
+    /// A poller into `inbox` (the SQLite `Inbox`, or any other [`InboxStore`]).
+    pub fn new(
+        api: Arc<ApiClient>,
+        inbox: impl InboxStore + 'static,
+        cfg: SyncConfig,
+        clock: SharedClock,
+    ) -> Self {
+        Self::with_store(api, Arc::new(inbox), cfg, clock)
+    }
+
+    pub fn with_store(
+        api: Arc<ApiClient>,
+        inbox: Arc<dyn InboxStore>,
+        cfg: SyncConfig,
+        clock: SharedClock,
+    ) -> Self {
         let rng = match cfg.seed {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
             None => rand::rngs::StdRng::from_os_rng(),
@@ -431,7 +446,10 @@ impl Poller {
             if !stop {
                 pending = fetch(page + 1);
             }
-            let ingested = self.inbox.ingest(p.notes, Source::Poll, state).await;
+            let ingested = self
+                .inbox
+                .ingest_from(p.notes, Origin::verified(Source::Poll), state)
+                .await;
             let ingested = match ingested {
                 Ok(r) => r,
                 Err(e) => {

@@ -280,3 +280,109 @@ fn last_catch_up_listing(sim: &SimHandle) -> usize {
         .last()
         .unwrap_or(0)
 }
+
+/// An inbox store that fails its `fail_at`-th ingest, as a shared store that goes away in the
+/// middle of a walk would; everything else goes to the real inbox.
+struct FailingStore {
+    inner: inbox::Inbox,
+    ingests: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+}
+
+#[async_trait::async_trait]
+impl inbox::InboxStore for FailingStore {
+    async fn ingest_from(
+        &self,
+        notes: Vec<askara::Note>,
+        origin: inbox::Origin,
+        sync_state: Vec<(String, String)>,
+    ) -> Result<inbox::IngestReport, inbox::InboxError> {
+        let n = self
+            .ingests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if n == self.fail_at {
+            return Err(inbox::InboxError::Task("the store went away".into()));
+        }
+        self.inner.ingest_from(notes, origin, sync_state).await
+    }
+    async fn sync_state(&self, key: &str) -> Result<Option<String>, inbox::InboxError> {
+        self.inner.sync_state(key).await
+    }
+    async fn set_sync_state(&self, pairs: Vec<(String, String)>) -> Result<(), inbox::InboxError> {
+        self.inner.set_sync_state(pairs).await
+    }
+    async fn list(&self, q: inbox::ListQuery) -> Result<Vec<inbox::NoteRecord>, inbox::InboxError> {
+        self.inner.list(q).await
+    }
+    async fn search_detailed(
+        &self,
+        text: &str,
+        q: inbox::SearchQuery,
+    ) -> Result<inbox::SearchResults, inbox::InboxError> {
+        self.inner.search_detailed(text, q).await
+    }
+    async fn get(&self, uuid: &str) -> Result<Option<inbox::NoteRecord>, inbox::InboxError> {
+        self.inner.get(uuid).await
+    }
+    async fn set_status(
+        &self,
+        uuid: &str,
+        to: inbox::Status,
+        actor: &str,
+    ) -> Result<inbox::StatusChange, inbox::InboxError> {
+        self.inner.set_status(uuid, to, actor).await
+    }
+    async fn record_imports(
+        &self,
+        attempts: Vec<inbox::ImportAttempt>,
+        actor: &str,
+    ) -> Result<usize, inbox::InboxError> {
+        self.inner.record_imports(attempts, actor).await
+    }
+    async fn audit_log(
+        &self,
+        uuid: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<inbox::AuditEvent>, inbox::InboxError> {
+        self.inner.audit_log(uuid, limit).await
+    }
+    async fn counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<inbox::Status, u64>, inbox::InboxError> {
+        self.inner.counts().await
+    }
+    async fn versions(&self, uuid: &str) -> Result<Vec<inbox::NoteVersion>, inbox::InboxError> {
+        self.inner.versions(uuid).await
+    }
+    async fn patients(
+        &self,
+        text: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<inbox::PatientSummary>, inbox::InboxError> {
+        self.inner.patients(text, limit).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_failing_mid_walk_loses_nothing_and_the_next_poll_completes() {
+    let rig = common::rig_with_store(SimConfig::default(), 50, |inbox| {
+        std::sync::Arc::new(FailingStore {
+            inner: inbox,
+            ingests: Default::default(),
+            fail_at: 3,
+        })
+    })
+    .await;
+    let all: BTreeSet<String> = rig.sim.add_generated(250, 91).into_iter().collect();
+    let mut poller = rig.poller;
+    // Pages 1 and 2 are stored, page 3 fails: the poll says so, and only whole pages are in.
+    let e = poller.try_full().await.unwrap_err();
+    assert!(matches!(e, SyncError::Inbox(_)), "{e}");
+    let after_failure = inbox_uuids(&rig.inbox).await;
+    assert_eq!(after_failure.len(), 100);
+    // The next poll (the store is back) reads on from what was stored, to exactly the set.
+    poller.try_full().await.unwrap();
+    let got: BTreeSet<String> = inbox_uuids(&rig.inbox).await.into_iter().collect();
+    assert_eq!(got, all);
+}

@@ -7,7 +7,7 @@ use askara::{ApiClient, ClientConfig, ManualClock, MemoryTokenStore, SharedClock
 use askara_sim::{SimConfig, SimHandle};
 use chrono::Utc;
 use inbox::sync::{Poller, SyncConfig};
-use inbox::{Inbox, ListQuery};
+use inbox::{Inbox, InboxStore, ListQuery};
 use std::sync::Arc;
 
 pub struct Rig {
@@ -19,6 +19,15 @@ pub struct Rig {
 }
 
 pub async fn rig_with(cfg: SimConfig, page_size: usize) -> Rig {
+    rig_with_store(cfg, page_size, |inbox| Arc::new(inbox)).await
+}
+
+/// The rig with the poller writing through `store` (given the rig's inbox to wrap).
+pub async fn rig_with_store(
+    cfg: SimConfig,
+    page_size: usize,
+    store: impl FnOnce(Inbox) -> Arc<dyn InboxStore>,
+) -> Rig {
     let sim = SimHandle::start(cfg.clone()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
@@ -40,7 +49,7 @@ pub async fn rig_with(cfg: SimConfig, page_size: usize) -> Rig {
         seed: Some(7),
         ..SyncConfig::default()
     };
-    let poller = Poller::new(api, inbox.clone(), sync_cfg, shared);
+    let poller = Poller::with_store(api, store(inbox.clone()), sync_cfg, shared);
     Rig {
         sim,
         inbox,
