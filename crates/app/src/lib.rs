@@ -8,6 +8,7 @@
 //!   `PGPASSWORD`) and importing notes with a typed audit record.
 //! - [`identity`]: who acts (the OS user) and from which workstation, for the audit log.
 //! - [`shutdown`]: the signals that stop a long-running command (Ctrl-C and SIGTERM).
+//! - [`sync`]: the polling loop, started, watched and stopped the same way everywhere.
 //! - [`paths`]: the data dir.
 
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod importing;
 pub mod paths;
 pub mod settings;
 pub mod shutdown;
+pub mod sync;
 
 pub use error::{AppError, ErrorCode};
 pub use identity::Identity;

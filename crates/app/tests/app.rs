@@ -344,3 +344,63 @@ async fn the_postgres_password_kept_in_the_keyring_serves_every_front_end() {
     .clear()
     .unwrap();
 }
+
+fn api_for(sim: &askara_sim::SimHandle) -> std::sync::Arc<askara::ApiClient> {
+    let cfg = sim.config();
+    let c = askara::ClientConfig::new(&sim.base_url(), &cfg.client_id)
+        .unwrap()
+        .with_secret(Some(Sensitive::new(cfg.client_secret.clone())));
+    std::sync::Arc::new(
+        askara::ApiClient::new(
+            c,
+            std::sync::Arc::new(askara::MemoryTokenStore::default()),
+            std::sync::Arc::new(askara::SystemClock),
+        )
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn syncing_reports_each_poll_and_stops_by_asking_or_at_the_deadline() {
+    use app::sync::Syncing;
+    use std::time::Duration;
+    let sim = askara_sim::SimHandle::start(askara_sim::SimConfig::default())
+        .await
+        .unwrap();
+    sim.add_generated(12, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let cfg = inbox::sync::SyncConfig {
+        interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let syncing = Syncing::start(
+        api_for(&sim),
+        std::sync::Arc::new(inbox.clone()),
+        cfg.clone(),
+    );
+    let mut status = syncing.status();
+    let report = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            status.changed().await.unwrap();
+            if let Some(r) = status.borrow_and_update().last_report.clone() {
+                break r;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.new, 12);
+    // Asked to stop while idle: stops at once, in time.
+    assert!(syncing.stop(Some(Duration::from_secs(10))).await);
+
+    // A poll stuck on a slow Askara: stopping waits until the deadline, then gives up on it.
+    sim.faults().slow_next(50, Duration::from_secs(20));
+    let syncing = Syncing::start(api_for(&sim), std::sync::Arc::new(inbox.clone()), cfg);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = std::time::Instant::now();
+    assert!(!syncing.stop(Some(Duration::from_millis(300))).await);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    sim.faults().clear();
+    sim.shutdown().await;
+}

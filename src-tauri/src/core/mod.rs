@@ -14,13 +14,12 @@ use app::settings::SignInMethod;
 use app::{Identity, Settings};
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SystemClock, TokenStore};
 use import::{ImportTarget, TargetSpec};
-use inbox::sync::{Poller, SyncStatus};
+use inbox::sync::SyncStatus;
 use inbox::{Inbox, ListQuery, SearchQuery, Status};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// What the core tells the window.

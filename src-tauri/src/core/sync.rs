@@ -3,23 +3,17 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// The poller (`app::sync`) and the task that forwards its status to the window.
 pub(super) struct SyncTask {
-    poller: JoinHandle<()>,
+    syncing: app::sync::Syncing,
     forwarder: JoinHandle<()>,
-    /// Asks the poller to stop after the poll in progress (see [`Core::shutdown`]).
-    stop: watch::Sender<bool>,
 }
 
 /// How long quitting waits for a poll or an import in progress to finish.
 pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-impl Drop for SyncTask {
-    fn drop(&mut self) {
-        // Aborting between two statements of a poll is safe: every page commits atomically.
-        self.poller.abort();
-        self.forwarder.abort();
-    }
-}
+// Dropping a SyncTask drops `Syncing`, which aborts the poller (safe between two statements
+// of a poll: every page commits atomically); its status channel closes and the forwarder ends.
 
 impl Core {
     /// At startup: with a stored sign-in, start syncing; publish the status either way.
@@ -71,17 +65,12 @@ impl Core {
     pub fn start_sync(self: &Arc<Self>) -> Result<(), CmdError> {
         self.stop_sync();
         let api = self.api()?;
-        let poller = Poller::new(
+        let syncing = app::sync::Syncing::start(
             api,
-            self.inbox.clone(),
+            Arc::new(self.inbox.clone()),
             self.settings().sync_config(),
-            Arc::new(SystemClock),
         );
-        let (status_tx, mut status_rx) = watch::channel(SyncStatus::default());
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let poller = tokio::spawn(async move {
-            poller.run(status_tx, stop_rx).await;
-        });
+        let mut status_rx = syncing.status();
         *lock(&self.syncing) = true;
         let me = Arc::clone(self);
         let forwarder = tokio::spawn(async move {
@@ -121,11 +110,7 @@ impl Core {
                 }
             }
         });
-        *lock(&self.sync) = Some(SyncTask {
-            poller,
-            forwarder,
-            stop: stop_tx,
-        });
+        *lock(&self.sync) = Some(SyncTask { syncing, forwarder });
         Ok(())
     }
 
@@ -250,12 +235,10 @@ impl Core {
     pub async fn drain(&self) {
         let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
         let task = lock(&self.sync).take();
-        if let Some(mut task) = task {
-            let _ = task.stop.send(true);
-            if tokio::time::timeout_at(deadline, &mut task.poller)
-                .await
-                .is_err()
-            {
+        if let Some(SyncTask { syncing, forwarder }) = task {
+            forwarder.abort();
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !syncing.stop(Some(left)).await {
                 tracing::warn!("a poll was still running when the app quit; it was stopped");
             }
         }

@@ -28,9 +28,9 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     }
     let inbox = ctx.inbox()?;
     let cfg = ctx.settings.sync_config();
-    let clock: SharedClock = Arc::new(SystemClock);
-    let mut poller = Poller::new(api, inbox, cfg, clock);
     if args.once {
+        let clock: SharedClock = Arc::new(SystemClock);
+        let mut poller = Poller::new(api, inbox, cfg, clock);
         let report = poller.try_full().await?;
         let page_size = report
             .server_page_size
@@ -42,26 +42,22 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let (status_tx, mut status_rx) = tokio::sync::watch::channel(SyncStatus::default());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(poller.run(status_tx, stop_rx));
+    let syncing = app::sync::Syncing::start(api, Arc::new(inbox), cfg);
+    let mut status = syncing.status();
     let stop = app::shutdown::signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            changed = status_rx.changed() => {
+            changed = status.changed() => {
                 if changed.is_err() { break; }
-                let s = status_rx.borrow_and_update().clone();
+                let s = status.borrow_and_update().clone();
                 print_status(&s);
             }
             // Ctrl-C or SIGTERM (systemd, `kill`): finish the poll under way, then stop.
-            _ = &mut stop => {
-                let _ = stop_tx.send(true);
-                break;
-            }
+            _ = &mut stop => break,
         }
     }
-    task.await.map_err(|e| CliError::io(e.to_string()))?;
+    syncing.stop(None).await;
     eprintln!("sync stopped");
     Ok(())
 }
