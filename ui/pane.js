@@ -1,0 +1,210 @@
+// @ts-check
+// The note pane: the note as text (never HTML), its import result, what Askara changed,
+// earlier versions, and the review actions with undo.
+import { ipc } from './ipc.js';
+import { el } from './dom.js';
+import { state } from './state.js';
+import { openSettings } from './settings.js';
+import { fmtDateTime } from './format.js';
+import { setParts, setDiff } from './text.js';
+
+/** @typedef {import('./ipc.js').NoteView} NoteView */
+/** @typedef {import('./ipc.js').Status} Status */
+/** @typedef {import('./ipc.js').StatusView} StatusView */
+/** @typedef {import('./ipc.js').CmdError} CmdError */
+
+const $ = (/** @type {string} */ id) => el(id);
+
+
+/** @param {NoteView|null} note */
+export function showNote(note) {
+  const prev = state.note?.uuid;
+  state.note = note;
+  $('pane-empty').hidden = !!note;
+  $('note').hidden = !note;
+  if (!note) return;
+  $('note-patient').textContent = note.patientName;
+  el('note-patient', HTMLButtonElement).disabled = !note.patientUuid;
+  $('note-extid').textContent = note.patientExternalId ? `(pt ${note.patientExternalId})` : '';
+  $('note-type').textContent = note.typeLabel;
+  $('note-created').textContent = fmtDateTime(note.createdAt);
+  $('note-created').title = `created ${note.createdAt}`;
+  $('note-updated').textContent =
+    note.updatedAt !== note.createdAt
+      ? ` · revised ${fmtDateTime(note.updatedAt)}${note.versions ? ` (${note.versions} earlier version${note.versions > 1 ? 's' : ''})` : ''}`
+      : '';
+  $('note-status').textContent = note.status;
+  $('note-author').textContent = note.authorUserId ? ` · recorded by Askara user ${note.authorUserId}` : '';
+  $('note-unverified').hidden = note.verified;
+  // Text, never HTML: markup in a note shows as the characters it is made of.
+  if (note.contentParts) setParts($('note-content'), note.contentParts);
+  else $('note-content').textContent = note.content;
+  showChanges(note);
+  $('note-uuid').textContent = note.uuid;
+  el('btn-review', HTMLButtonElement).disabled = note.status === 'reviewed' || note.status === 'imported';
+  el('btn-dismiss', HTMLButtonElement).disabled = note.status === 'dismissed' || note.status === 'imported';
+  el('btn-import', HTMLButtonElement).disabled = note.status === 'dismissed';
+  $('versions-bar').hidden = !note.versions;
+  $('btn-versions').textContent = `Show the earlier version${note.versions > 1 ? 's' : ''} (${note.versions})`;
+  if (prev !== note.uuid) {
+    showImport(note.lastImport, true);
+    $('versions').hidden = true;
+    $('versions').replaceChildren();
+    $('pane').scrollTop = 0;
+  }
+}
+
+/**
+ * @param {import('./ipc.js').ImportView|null} r
+ * @param {boolean} [fromHistory]
+ */
+export function showImport(r, fromHistory = false) {
+  const box = $('import-result');
+  box.replaceChildren();
+  if (!r) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const at = r.importedAt ? fmtDateTime(r.importedAt) : '';
+  const line = document.createElement('span');
+  const add = (/** @type {string} */ label, /** @type {() => void} */ fn) => {
+    const b = document.createElement('button');
+    b.className = 'linklike';
+    b.textContent = label;
+    b.addEventListener('click', fn);
+    box.append(' ', b);
+  };
+  switch (r.result) {
+    case 'imported':
+    case 'updated':
+      box.className = 'result ok';
+      line.textContent = `${r.result === 'updated' ? 'Updated' : 'Imported'} into ${r.target}${r.importedBy ? ` by ${r.importedBy}` : ''}${at ? ` at ${at}` : ''}.`;
+      break;
+    case 'unchanged':
+      box.className = 'result ok';
+      line.textContent = `Already in ${r.target}, unchanged: imported by ${r.importedBy ?? 'someone'}${at ? ` at ${at}` : ''}.`;
+      break;
+    case 'conflict':
+      box.className = 'result warn';
+      line.textContent = `Conflict: ${r.importedBy ?? 'someone'} imported an earlier version into ${r.target}${at ? ` at ${at}` : ''}, and Askara has revised the note since.`;
+      box.append(line);
+      add('Overwrite with this version', () => doImport(true));
+      return;
+    default:
+      box.className = 'result warn';
+      line.textContent = `Import ${fromHistory ? 'last failed' : 'failed'}: ${r.error?.message ?? 'unknown error'}`;
+      box.append(line);
+      add('Retry', () => doImport(false));
+      if (r.error?.code === 'no_target') add('Open settings', openSettings);
+      return;
+  }
+  box.append(line);
+}
+
+/** What Askara changed in a revised note, since the imported version (or the one before). */
+export function showChanges(/** @type {NoteView} */ note) {
+  const box = $('changes');
+  const c = note.changes;
+  box.hidden = !c;
+  if (!c) return;
+  const { added, removed } = setDiff($('changes-text'), c.parts);
+  const since = c.since === 'imported' ? 'the version imported into the practice database' : 'the previous version';
+  $('changes-title').textContent =
+    added + removed
+      ? `Revised by Askara: changes since ${since} (${fmtDateTime(c.sinceUpdatedAt)}), added underlined, removed struck through`
+      : `Revised by Askara since ${since} (${fmtDateTime(c.sinceUpdatedAt)}); the text is the same`;
+}
+
+/** Shows or hides what Askara's note said before it was revised (as text). */
+export async function toggleVersions() {
+  const box = $('versions');
+  const note = state.note;
+  if (!note) return;
+  const label = `the earlier version${note.versions > 1 ? 's' : ''} (${note.versions})`;
+  if (!box.hidden) {
+    box.hidden = true;
+    $('btn-versions').textContent = `Show ${label}`;
+    return;
+  }
+  try {
+    const versions = await ipc.noteVersions(note.uuid);
+    box.replaceChildren(
+      ...versions.map((v) => {
+        const section = document.createElement('section');
+        const h = document.createElement('h4');
+        h.textContent = `${v.typeLabel} as of ${fmtDateTime(v.updatedAt)} (replaced ${fmtDateTime(v.replacedAt)})`;
+        const body = document.createElement('div');
+        body.className = 'content old';
+        body.textContent = v.content;
+        section.append(h, body);
+        return section;
+      }),
+    );
+    box.hidden = false;
+    $('btn-versions').textContent = `Hide ${label}`;
+  } catch (e) {
+    showError(/** @type {CmdError} */ (e));
+  }
+}
+
+export async function setStatus(/** @type {Status} */ to) {
+  const note = state.note;
+  if (!note) return;
+  try {
+    const from = await ipc.setStatus(note.uuid, to);
+    if (to === 'dismissed') offerUndo(note.uuid, from);
+  } catch (e) {
+    showError(/** @type {CmdError} */ (e));
+  }
+}
+
+/** @param {string} uuid @param {Status} from */
+export function offerUndo(uuid, from) {
+  state.undo = { uuid, from };
+  $('toast-text').textContent = 'Note dismissed.';
+  $('toast').hidden = false;
+  clearTimeout(state.undoTimer);
+  state.undoTimer = window.setTimeout(() => {
+    $('toast').hidden = true;
+    state.undo = null;
+  }, 10000);
+}
+
+export async function undo() {
+  const u = state.undo;
+  if (!u) return;
+  state.undo = null;
+  $('toast').hidden = true;
+  try {
+    await ipc.setStatus(u.uuid, u.from);
+  } catch (e) {
+    showError(/** @type {CmdError} */ (e));
+  }
+}
+
+export async function doImport(allowUpdate = false) {
+  const note = state.note;
+  if (!note || note.status === 'dismissed') return;
+  el('btn-import', HTMLButtonElement).disabled = true;
+  const box = $('import-result');
+  box.hidden = false;
+  box.className = 'result';
+  box.textContent = 'Importing…';
+  try {
+    const r = await ipc.importNote(note.uuid, allowUpdate);
+    if (state.note?.uuid === note.uuid) showImport(r);
+  } catch (e) {
+    showImport({ uuid: note.uuid, result: 'error', target: '', importedAt: null, importedBy: null, error: /** @type {CmdError} */ (e) });
+  } finally {
+    el('btn-import', HTMLButtonElement).disabled = state.note?.status === 'dismissed';
+  }
+}
+
+/** Errors of an action: shown in the status strip, in words, never as a pop-up. */
+export function showError(/** @type {CmdError} */ e) {
+  $('problem').hidden = false;
+  $('problem-text').textContent = `⚠ ${e.message}`;
+  $('problem-signin').hidden = !['auth_expired', 'keyring'].includes(e.code);
+}
+

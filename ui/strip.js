@@ -1,0 +1,117 @@
+// @ts-check
+// Counts per status, the patient list, the status strip (sync, sign-in, problems) and which
+// screen shows.
+import { ipc } from './ipc.js';
+import { el } from './dom.js';
+import { state } from './state.js';
+import { reloadList } from './app.js';
+import { startSignIn } from './signin.js';
+import { fmtTime, fmtIn } from './format.js';
+
+/** @typedef {import('./ipc.js').NoteView} NoteView */
+/** @typedef {import('./ipc.js').Status} Status */
+/** @typedef {import('./ipc.js').StatusView} StatusView */
+/** @typedef {import('./ipc.js').CmdError} CmdError */
+
+const $ = (/** @type {string} */ id) => el(id);
+
+export async function refreshCounts() {
+  const c = await ipc.counts();
+  state.counts = c;
+  for (const el of document.querySelectorAll('[data-count]')) {
+    const k = /** @type {HTMLElement} */ (el).dataset.count;
+    el.textContent = String(c[/** @type {keyof typeof c} */ (k)] ?? 0);
+  }
+  const base = state.info?.demo ? 'Askara Inbox (demo)' : 'Askara Inbox';
+  document.title = c.new ? `(${c.new} new) ${base}` : base;
+}
+
+export async function refreshPatients() {
+  const text = state.search.trim() || null;
+  const ps = await ipc.patients(text, 40);
+  const ul = $('patients');
+  ul.replaceChildren(
+    ...ps.map((p) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.dataset.patient = p.uuid;
+      b.className = state.patient?.uuid === p.uuid ? 'active' : '';
+      const n = document.createElement('span');
+      n.textContent = p.name || 'Unnamed patient';
+      const c = document.createElement('span');
+      c.className = 'count';
+      c.textContent = String(p.noteCount);
+      b.append(n, c);
+      b.addEventListener('click', () => choosePatient(p.uuid, p.name));
+      li.append(b);
+      return li;
+    }),
+  );
+}
+
+/** @param {string|null} uuid @param {string} name */
+export async function choosePatient(uuid, name) {
+  state.patient = uuid ? { uuid, name } : null;
+  if (uuid) {
+    state.search = '';
+    el('search', HTMLInputElement).value = '';
+  }
+  await Promise.all([reloadList(), refreshPatients()]);
+}
+
+export function renderStatus() {
+  const s = state.status;
+  if (!s) return;
+  const now = Date.now();
+  const dot = $('strip-dot');
+  const p = s.problem;
+  dot.className = `dot${p ? ' warn' : s.signedIn ? '' : ' off'}`;
+  let sync = '';
+  if (!s.signedIn) sync = 'Not signed in';
+  else if (s.syncing && !s.lastSyncAt) sync = 'Syncing…';
+  else sync = s.lastSyncAt ? `Synced ${fmtTime(s.lastSyncAt)}` : 'Not synced yet';
+  if (s.signedIn && s.nextPollAt) sync += ` · next in ${fmtIn(s.nextPollAt, now)}`;
+  $('strip-sync').textContent = sync;
+  let acct = '';
+  if (s.signedIn) {
+    acct = `Signed in${s.account ? ` as ${s.account}` : ''}`;
+    if (s.tokenExpiresAt) acct += ` (token ${fmtIn(s.tokenExpiresAt, now)})`;
+    if (s.tokenStorage === 'memory') acct += ' · demo: no keyring, sign-in kept in memory';
+  }
+  $('strip-account').textContent = acct;
+  $('strip-target').textContent = s.target ? `Target: ${s.target}` : 'No import target (Settings)';
+  $('problem').hidden = !p;
+  $('strip-target').hidden = !!p;
+  if (p) {
+    let text = `⚠ ${p.summary}`;
+    if (p.code === 'rate_limited' && p.until) text += ` until ${fmtTime(p.until)}`;
+    else if (p.until && new Date(p.until).getTime() > now) text += ` · retrying in ${fmtIn(p.until, now)}`;
+    text += `. ${p.fix}.`;
+    $('problem-text').textContent = text.replace('..', '.');
+    $('problem-signin').hidden = !p.needsSignIn;
+  }
+}
+
+/** @param {StatusView} s */
+export function onStatus(s) {
+  state.status = s;
+  renderStatus();
+  updateScreens();
+}
+
+export function updateScreens() {
+  const s = state.status;
+  const signIn = !!s && (!s.signedIn || state.forceSignIn);
+  const settingsOpen = !$('settings').hidden;
+  $('signin').hidden = !signIn || settingsOpen;
+  $('app').hidden = signIn;
+  if (signIn) {
+    const kp = s?.problem?.code === 'keyring' ? s.problem : null;
+    $('keyring-problem').hidden = !kp;
+    $('keyring-problem').textContent = kp ? `${kp.summary}. ${kp.fix}` : '';
+    $('btn-demo').hidden = !(state.info?.firstRun && !state.info?.demo);
+    // The demo signs itself in: the simulator approves device codes at once.
+    if (state.info?.demo && !state.signingIn && !s?.signedIn) startSignIn();
+  }
+}
+
