@@ -1,0 +1,7 @@
+//! The real `askara-inbox` binary, driven as a user or a script would, in one test binary (one
+//! link instead of three): commands against the simulator, imports into SQLite and a
+//! throwaway PostgreSQL, and `serve`/`webhooks`.
+
+mod commands;
+mod import;
+mod webhooks;
