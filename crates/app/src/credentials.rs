@@ -16,11 +16,15 @@ use crate::error::AppError;
 pub enum StorePolicy {
     /// The desktop: the keyring, or an error saying how to make it usable.
     KeyringOnly,
-    /// `login` and `sync`: the keyring; the file when no keyring answers (with a warning), or
-    /// when the operator asked for it (`ASKARA_INBOX_TOKEN_FILE=1`).
+    /// `login`: a new sign-in goes to the keyring when it answers; to the 0600 file when no
+    /// keyring answers (with a warning) or the operator asked for the file
+    /// (`ASKARA_INBOX_TOKEN_FILE=1`).
+    SignIn { force_file: bool },
+    /// `sync`, `webhooks`: the stored sign-in wherever it is (see [`open_token_store`]); with
+    /// none, where `login` would put one.
     KeyringElseFile { force_file: bool },
-    /// A sign-in that already exists, wherever it is, or none (`serve` without `--poll`).
-    Existing,
+    /// A sign-in that already exists, or none (`serve` without `--poll`, client credentials).
+    Existing { force_file: bool },
 }
 
 /// Where the sign-in lives.
@@ -65,8 +69,9 @@ fn file(data_dir: &Path, warning: Option<String>) -> OpenedStore {
 /// The sign-in store for `cfg`'s account under `policy`; `None` only for
 /// [`StorePolicy::Existing`] when there is no sign-in anywhere.
 ///
-/// One order for every caller: a sign-in in the keyring wins; else one in the token file
-/// (made while no keyring answered); else a new one goes to the keyring when it answers.
+/// One order for every command that uses a sign-in: the token file when the operator asked
+/// for it; else a sign-in in the keyring; else one in the token file (made while no keyring
+/// answered). A new sign-in goes to the keyring when it answers.
 pub fn open_token_store(
     data_dir: &Path,
     cfg: &ClientConfig,
@@ -74,26 +79,33 @@ pub fn open_token_store(
 ) -> Result<Option<OpenedStore>, AppError> {
     let account = secrets::token_account(cfg.base_url.as_str(), &cfg.client_id);
     let file_exists = FileTokenStore::path(data_dir).exists();
+    let no_keyring = |e: String| {
+        format!(
+            "no OS keyring is available ({}); tokens are kept in {} (mode 0600). Start a Secret Service (e.g. gnome-keyring) to keep them in the keyring.",
+            e.lines().next().unwrap_or_default(),
+            FileTokenStore::path(data_dir).display()
+        )
+    };
     match policy {
         StorePolicy::KeyringOnly => {
             secrets::probe().map_err(AppError::Keyring)?;
             keyring(&account, data_dir).map(Some)
         }
-        StorePolicy::KeyringElseFile { force_file: true } => Ok(Some(file(data_dir, None))),
+        StorePolicy::SignIn { force_file: true }
+        | StorePolicy::KeyringElseFile { force_file: true } => Ok(Some(file(data_dir, None))),
+        StorePolicy::Existing { force_file: true } => Ok(file_exists.then(|| file(data_dir, None))),
+        StorePolicy::SignIn { force_file: false } => match secrets::probe() {
+            Ok(()) => keyring(&account, data_dir).map(Some),
+            Err(e) => Ok(Some(file(data_dir, Some(no_keyring(e))))),
+        },
         StorePolicy::KeyringElseFile { force_file: false } => match secrets::has_entry(&account) {
             Ok(true) => keyring(&account, data_dir).map(Some),
             Ok(false) if file_exists => Ok(Some(file(data_dir, None))),
             Ok(false) => keyring(&account, data_dir).map(Some),
-            Err(e) => {
-                let warning = format!(
-                        "no OS keyring is available ({}); tokens are kept in {} (mode 0600). Start a Secret Service (e.g. gnome-keyring) to keep them in the keyring.",
-                        e.lines().next().unwrap_or_default(),
-                        FileTokenStore::path(data_dir).display()
-                    );
-                Ok(Some(file(data_dir, Some(warning))))
-            }
+            Err(_) if file_exists => Ok(Some(file(data_dir, None))),
+            Err(e) => Ok(Some(file(data_dir, Some(no_keyring(e))))),
         },
-        StorePolicy::Existing => match secrets::has_entry(&account) {
+        StorePolicy::Existing { force_file: false } => match secrets::has_entry(&account) {
             Ok(true) => keyring(&account, data_dir).map(Some),
             _ if file_exists => Ok(Some(file(data_dir, None))),
             _ => Ok(None),
@@ -101,21 +113,26 @@ pub fn open_token_store(
     }
 }
 
-/// Removes the sign-in wherever it is kept (keyring and token file), so signing out never
-/// leaves a copy another command would pick up.
-pub fn sign_out(data_dir: &Path, cfg: &ClientConfig) -> Result<(), AppError> {
+/// Removes the sign-in wherever it is kept (keyring and token file), holding the refresh lock
+/// so a refresh under way in another process cannot write it back. `Ok(Some(note))`: the token
+/// file is gone but no keyring answered, so a sign-in kept there (by a desktop session) could
+/// not be removed; say so.
+pub fn sign_out(data_dir: &Path, cfg: &ClientConfig) -> Result<Option<String>, AppError> {
     let file = FileTokenStore::in_data_dir(data_dir);
-    let file_existed = FileTokenStore::path(data_dir).exists();
+    let _lock = file.lock_refresh().map_err(AppError::Io)?;
     file.clear().map_err(AppError::Io)?;
     let account = secrets::token_account(cfg.base_url.as_str(), &cfg.client_id);
     match secrets::has_entry(&account) {
-        Ok(false) => Ok(()),
-        Ok(true) => keyring(&account, data_dir)?
-            .store
-            .clear()
-            .map_err(AppError::Keyring),
-        // Signed in with the file because no keyring answers: nothing is in a keyring.
-        Err(_) if file_existed => Ok(()),
-        Err(e) => Err(AppError::Keyring(e)),
+        Ok(false) => Ok(None),
+        Ok(true) => {
+            secrets::KeyringTokenStore::open(&account, data_dir)
+                .and_then(|k| k.clear_entry())
+                .map_err(AppError::Keyring)?;
+            Ok(None)
+        }
+        Err(e) => Ok(Some(format!(
+            "the OS keyring did not answer ({}), so a sign-in kept there (e.g. by the desktop app) was not removed; sign out in the desktop app or unlock the keyring and run logout again",
+            e.lines().next().unwrap_or_default()
+        ))),
     }
 }

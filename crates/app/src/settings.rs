@@ -2,11 +2,12 @@
 //! alike, so a setting made in one is honoured by the other. No secrets: tokens and database
 //! passwords live in the OS keyring.
 //!
-//! Earlier desktop versions wrote `desktop.json`; when it exists its values are read (with
-//! `tokenBody` from `settings.json`, which only the CLI wrote) and the next save folds it into
-//! `settings.json` and removes it.
+//! Earlier desktop versions wrote `desktop.json` (every field) beside the CLI's `settings.json`
+//! (the fields given on the command line); when both exist, each key comes from the file that
+//! last wrote it, and the next save folds them into `settings.json` and removes the old one.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use askara::TokenBodyFormat;
 use serde::{Deserialize, Serialize};
@@ -73,20 +74,37 @@ impl Default for Settings {
     }
 }
 
-fn read(path: &Path) -> Result<Option<serde_json::Value>, AppError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            AppError::Config(format!(
-                "{} is not valid settings JSON ({e}); fix or delete it",
+/// A settings file's keys and when it was last written.
+type SettingsFile = (serde_json::Map<String, serde_json::Value>, SystemTime);
+
+/// A settings file, or `None` when there is none.
+fn read(path: &Path) -> Result<Option<SettingsFile>, AppError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(AppError::Config(format!(
+                "cannot read {}: {e}",
                 path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(AppError::Config(format!(
-            "cannot read {}: {e}",
+            )))
+        }
+    };
+    let bad = |e: &dyn std::fmt::Display| {
+        AppError::Config(format!(
+            "{} is not valid settings JSON ({e}); fix or delete it",
             path.display()
-        ))),
-    }
+        ))
+    };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(&e))?;
+    // Each file must hold settings of the right types on its own, so an error names its file.
+    serde_json::from_value::<Settings>(v.clone()).map_err(|e| bad(&e))?;
+    let serde_json::Value::Object(map) = v else {
+        return Err(bad(&"not an object"));
+    };
+    let written = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    Ok(Some((map, written)))
 }
 
 impl Settings {
@@ -95,17 +113,21 @@ impl Settings {
     }
 
     /// The settings, and whether a settings file existed (a first run when not).
+    ///
+    /// With both files (an earlier desktop wrote `desktop.json`, the CLI `settings.json`), a
+    /// key either holds comes from it, and a key both hold from the one written last: what
+    /// was set most recently, wherever, wins.
     pub fn load(data_dir: &Path) -> Result<(Settings, bool), AppError> {
         let main = read(&Self::path(data_dir))?;
         let legacy = read(&data_dir.join(LEGACY_DESKTOP_FILE))?;
         let existed = main.is_some() || legacy.is_some();
-        let mut merged = main.unwrap_or_else(|| serde_json::json!({}));
-        if let (Some(serde_json::Value::Object(l)), serde_json::Value::Object(m)) =
-            (legacy, &mut merged)
-        {
-            m.extend(l);
+        let mut files: Vec<_> = [main, legacy].into_iter().flatten().collect();
+        files.sort_by_key(|(_, written)| *written);
+        let mut merged = serde_json::Map::new();
+        for (map, _) in files {
+            merged.extend(map);
         }
-        let s = serde_json::from_value(merged).map_err(|e| {
+        let s = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| {
             AppError::Config(format!(
                 "{} holds a setting of the wrong type ({e}); fix or delete it",
                 Self::path(data_dir).display()
@@ -162,7 +184,12 @@ impl Settings {
             ));
         }
         if !self.import_target.trim().is_empty() {
-            import::TargetSpec::parse(&self.import_target)?;
+            let spec = import::TargetSpec::parse(&self.import_target)?;
+            if matches!(&spec, import::TargetSpec::Postgres(pg) if pg.password.is_some()) {
+                return Err(AppError::Config(
+                    "the import target URL holds a password: take it out of the URL and type it in the password field (it is kept in the OS keyring, never in the settings file)".into(),
+                ));
+            }
         }
         if !self.mapping_file.trim().is_empty() {
             import::Mapping::load(self.mapping_file.trim())?;
@@ -224,26 +251,47 @@ mod tests {
             Settings::load(dir.path()).unwrap(),
             (Settings::default(), false)
         );
-        // What the CLI wrote (tokenBody), and what an earlier desktop wrote beside it.
-        std::fs::write(
-            dir.path().join("settings.json"),
-            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"cli","tokenBody":"form"}"#,
-        )
-        .unwrap();
+        // An earlier desktop wrote every field; the CLI later set a scope and the token body.
         std::fs::write(
             dir.path().join("desktop.json"),
-            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"desk","signInMethod":"browser","intervalSecs":30}"#,
+            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"desk","signInMethod":"browser","intervalSecs":30,"scopes":["read:notes"],"importTarget":"sqlite:/tmp/p.db"}"#,
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(
+            dir.path().join("settings.json"),
+            r#"{"baseUrl":"http://127.0.0.1:9","clientId":"desk","scopes":["read:notes","write:webhooks"],"tokenBody":"form"}"#,
         )
         .unwrap();
         let (s, existed) = Settings::load(dir.path()).unwrap();
         assert!(existed);
-        assert_eq!(s.client_id, "desk");
+        // The CLI's later choices win; what only the desktop set is kept.
+        assert_eq!(s.scopes, ["read:notes", "write:webhooks"]);
         assert_eq!(s.token_body, TokenBodyFormat::Form);
         assert_eq!(s.sign_in_method, SignInMethod::Browser);
         assert_eq!(s.interval_secs, 30);
+        assert_eq!(s.import_target, "sqlite:/tmp/p.db");
+        // And the other way round: a desktop change made after the CLI's wins.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(
+            dir.path().join("desktop.json"),
+            r#"{"clientId":"desk-2","scopes":["read:notes"]}"#,
+        )
+        .unwrap();
+        let (s2, _) = Settings::load(dir.path()).unwrap();
+        assert_eq!((s2.client_id.as_str(), s2.scopes.len()), ("desk-2", 1));
+        assert_eq!(s2.token_body, TokenBodyFormat::Form);
         s.save(dir.path()).unwrap();
         assert!(!dir.path().join("desktop.json").exists());
         assert_eq!(Settings::load(dir.path()).unwrap().0, s);
+        // A wrong type is reported in the file that holds it.
+        std::fs::write(
+            dir.path().join("desktop.json"),
+            r#"{"intervalSecs":"soon"}"#,
+        )
+        .unwrap();
+        let e = Settings::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("desktop.json"), "{e}");
     }
 
     #[test]
@@ -272,6 +320,11 @@ mod tests {
         s.interval_secs = 45;
         s.import_target = "mysql://x".into();
         assert_eq!(s.validate().unwrap_err().code(), "unsupported_target");
+        s.import_target = "postgres://clinic:s3cret@db.local/practice".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("password field") && !e.contains("s3cret"), "{e}");
+        s.import_target = "postgres://clinic@db.local/practice".into();
+        assert!(s.validate().is_ok());
         s.import_target.clear();
         s.base_url = "not a url".into();
         assert_eq!(s.validate().unwrap_err().code(), "config");

@@ -210,11 +210,13 @@ fn the_token_file_is_private_found_again_and_removed_by_sign_out() {
         "app-test",
     )
     .unwrap();
-    assert!(
-        credentials::open_token_store(dir.path(), &cfg, StorePolicy::Existing)
-            .unwrap()
-            .is_none()
-    );
+    assert!(credentials::open_token_store(
+        dir.path(),
+        &cfg,
+        StorePolicy::Existing { force_file: false }
+    )
+    .unwrap()
+    .is_none());
     let forced = credentials::open_token_store(
         dir.path(),
         &cfg,
@@ -244,9 +246,13 @@ fn the_token_file_is_private_found_again_and_removed_by_sign_out() {
         again.store.load().unwrap().unwrap().access_token.expose(),
         "a1"
     );
-    let existing = credentials::open_token_store(dir.path(), &cfg, StorePolicy::Existing)
-        .unwrap()
-        .unwrap();
+    let existing = credentials::open_token_store(
+        dir.path(),
+        &cfg,
+        StorePolicy::Existing { force_file: false },
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(existing.storage, Storage::File(file.clone()));
     // Both stores of the data dir take one lock: a second holder waits (checked with a
     // non-blocking try from another handle).
@@ -259,13 +265,21 @@ fn the_token_file_is_private_found_again_and_removed_by_sign_out() {
     drop(held);
     assert!(other.try_lock().is_ok());
     drop(other);
+    // An operator who asked for the file gets it wherever a keyring is.
+    let forced_existing =
+        credentials::open_token_store(dir.path(), &cfg, StorePolicy::Existing { force_file: true })
+            .unwrap()
+            .unwrap();
+    assert_eq!(forced_existing.storage, Storage::File(file.clone()));
     credentials::sign_out(dir.path(), &cfg).unwrap();
     assert!(!file.exists());
-    assert!(
-        credentials::open_token_store(dir.path(), &cfg, StorePolicy::Existing)
-            .unwrap()
-            .is_none()
-    );
+    assert!(credentials::open_token_store(
+        dir.path(),
+        &cfg,
+        StorePolicy::Existing { force_file: false }
+    )
+    .unwrap()
+    .is_none());
 }
 
 #[test]
@@ -297,7 +311,15 @@ fn the_desktop_takes_the_keyring_only_and_sign_out_clears_it() {
         cli.store.load().unwrap().unwrap().access_token.expose(),
         "k1"
     );
-    credentials::sign_out(dir.path(), &cfg).unwrap();
+    // A stale token file beside a keyring that answers: signing in again goes to the
+    // keyring, and signing out removes both.
+    std::fs::write(dir.path().join("tokens.json"), b"{}").unwrap();
+    let login =
+        credentials::open_token_store(dir.path(), &cfg, StorePolicy::SignIn { force_file: false })
+            .unwrap()
+            .unwrap();
+    assert_eq!(login.storage, Storage::Keyring);
+    assert_eq!(credentials::sign_out(dir.path(), &cfg).unwrap(), None);
     assert!(opened.store.load().unwrap().is_none());
     assert!(!dir.path().join("tokens.json").exists());
 }

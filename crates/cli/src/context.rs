@@ -54,16 +54,20 @@ impl Context {
     /// environment and no stored sign-in, tokens stay in memory: nothing to persist.
     pub fn token_store(&self, for_login: bool) -> Result<Arc<dyn TokenStore>, CliError> {
         let cfg = self.settings.client_config(None)?;
+        let force_file = Self::force_token_file();
         if !for_login && Self::client_secret().is_some() {
+            let policy = StorePolicy::Existing { force_file };
             return Ok(
-                match credentials::open_token_store(&self.data_dir, &cfg, StorePolicy::Existing)? {
+                match credentials::open_token_store(&self.data_dir, &cfg, policy)? {
                     Some(s) => s.store,
                     None => Arc::new(MemoryTokenStore::default()),
                 },
             );
         }
-        let policy = StorePolicy::KeyringElseFile {
-            force_file: Self::force_token_file(),
+        let policy = if for_login {
+            StorePolicy::SignIn { force_file }
+        } else {
+            StorePolicy::KeyringElseFile { force_file }
         };
         let opened =
             credentials::open_token_store(&self.data_dir, &cfg, policy)?.ok_or_else(|| {
@@ -80,10 +84,10 @@ impl Context {
     /// A stored sign-in, if there is one anywhere; never a warning, never a new store.
     pub fn existing_token_store(&self) -> Result<Option<Arc<dyn TokenStore>>, CliError> {
         let cfg = self.settings.client_config(None)?;
-        Ok(
-            credentials::open_token_store(&self.data_dir, &cfg, StorePolicy::Existing)?
-                .map(|s| s.store),
-        )
+        let policy = StorePolicy::Existing {
+            force_file: Self::force_token_file(),
+        };
+        Ok(credentials::open_token_store(&self.data_dir, &cfg, policy)?.map(|s| s.store))
     }
 
     pub fn api(&self, for_login: bool) -> Result<Arc<ApiClient>, CliError> {

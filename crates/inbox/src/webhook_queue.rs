@@ -120,10 +120,13 @@ impl Inbox {
         .await
     }
 
-    /// Up to `limit` pending deliveries that are due at `now`, oldest first.
+    /// Up to `limit` pending deliveries that are due at `now`, oldest first, and no more than
+    /// fit in `max_bytes` of bodies (always at least one), so a batch of large deliveries
+    /// stays small in memory.
     pub async fn pending_deliveries(
         &self,
         limit: usize,
+        max_bytes: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<PendingDelivery>, InboxError> {
         self.run(move |c| {
@@ -145,7 +148,17 @@ impl Inbox {
                     })
                 },
             )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut out = Vec::new();
+            let mut bytes = 0usize;
+            for row in rows {
+                let d = row?;
+                bytes += d.body.len();
+                out.push(d);
+                if bytes >= max_bytes {
+                    break;
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -1120,3 +1120,35 @@ async fn an_unverified_payload_never_changes_a_verified_note_and_askara_replaces
     assert!(stored.verified);
     assert_eq!(stored.status, Status::New);
 }
+
+#[tokio::test]
+async fn notes_sharing_a_created_instant_keep_arrival_order_among_neighbours() {
+    let (_dir, inbox) = open_temp();
+    let at = |t: &str| format!("2026-02-24T10:30:{t}+00:00");
+    // A note at .9 first, then three at .5 in separate batches, then one more at .9.
+    for (uuid, t) in [
+        ("late-1", "00.900"),
+        ("same-1", "00.500"),
+        ("same-2", "00.500"),
+        ("same-3", "00.500"),
+        ("late-2", "00.900"),
+    ] {
+        inbox
+            .ingest(
+                vec![note(uuid, &at(t), &at(t), "Synthetic.", Value::Null)],
+                Source::Poll,
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+    }
+    let order: Vec<String> = inbox
+        .list(ListQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.uuid)
+        .collect();
+    // Newest first: the .9 notes (latest arrival first), then the .5 ones the same way.
+    assert_eq!(order, ["late-2", "late-1", "same-3", "same-2", "same-1"]);
+}

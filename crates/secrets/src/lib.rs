@@ -112,14 +112,21 @@ impl TokenStore for KeyringTokenStore {
     }
 
     fn clear(&self) -> Result<(), String> {
-        match self.entry.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(unavailable(&e)),
-        }
+        self.clear_entry()
     }
 
     fn lock_refresh(&self) -> Result<Box<dyn RefreshLock>, String> {
         refresh_lock(&self.lock_path)
+    }
+}
+
+impl KeyringTokenStore {
+    /// Removes the entry without taking the refresh lock (for a caller that holds it).
+    pub fn clear_entry(&self) -> Result<(), String> {
+        match self.entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(&e)),
+        }
     }
 }
 

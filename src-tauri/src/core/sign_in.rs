@@ -131,6 +131,17 @@ impl Core {
         lock(&self.notifier).reset();
         let api = self.api()?;
         let result = api.auth().sign_out().await;
+        // Also a token file the CLI left in this data dir, so no command keeps signing in.
+        if result.is_ok() && self.memory_tokens.is_none() {
+            let (dir, cfg) = (self.data_dir.clone(), api.config().clone());
+            let cleared =
+                tokio::task::spawn_blocking(move || app::credentials::sign_out(&dir, &cfg))
+                    .await
+                    .map_err(|e| CmdError::new("internal", e.to_string()))?;
+            if let Err(e) = cleared {
+                tracing::warn!(code = e.code(), "the CLI's token file could not be removed");
+            }
+        }
         self.publish_status().await;
         Ok(result?)
     }

@@ -33,9 +33,12 @@ pub async fn login(ctx: &mut Context, server: ServerArgs) -> Result<(), CliError
 pub async fn logout(ctx: &Context) -> Result<(), CliError> {
     let cfg = ctx.settings.client_config(None)?;
     let dir = ctx.data_dir.clone();
-    tokio::task::spawn_blocking(move || app::credentials::sign_out(&dir, &cfg))
+    let note = tokio::task::spawn_blocking(move || app::credentials::sign_out(&dir, &cfg))
         .await
         .map_err(|e| CliError::io(e.to_string()))??;
     println!("Signed out: the stored Askara sign-in was removed.");
+    if let Some(note) = note {
+        eprintln!("warning: {note}");
+    }
     Ok(())
 }

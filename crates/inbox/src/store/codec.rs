@@ -96,17 +96,25 @@ pub(super) fn free_key(c: &Connection, uuid: &str, t: DateTime<Utc>) -> Result<i
         return Ok(base);
     }
     let second_end = (base.div_euclid(SLOTS_PER_SECOND) + 1) * SLOTS_PER_SECOND;
-    // After the last key taken in the rest of this second: one index lookup, where probing
-    // for the first gap walks every note already in the second (a burst of 100,000 notes
-    // created in one second made ingest quadratic). Askara writes whole seconds, so notes of
-    // one second keep their arrival order.
-    let after_last: Option<i64> = c
-        .prepare_cached("SELECT max(id) + 1 FROM notes WHERE id >= ?1 AND id < ?2")?
-        .query_row([base, second_end], |r| r.get(0))?;
-    if let Some(k) = after_last.filter(|k| *k < second_end) {
-        return Ok(k);
+    // Right after the last note created at this very instant: one index walk from the top of
+    // the second (a burst of 100,000 notes created in one second made probing for the first
+    // gap quadratic), and notes of one instant keep their arrival order.
+    let last_same: Option<i64> = c
+        .prepare_cached(
+            "SELECT id FROM notes WHERE id >= ?1 AND id < ?2 AND created_at = ?3
+              ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![base, second_end, ts(t)], |r| r.get(0))
+        .optional()?;
+    if let Some(k) = last_same.map(|id| id + 1).filter(|k| *k < second_end) {
+        let taken: bool = c
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1)")?
+            .query_row([k], |r| r.get(0))?;
+        if !taken {
+            return Ok(k);
+        }
     }
-    // The second is taken to its last slot: any gap left by a revision will do.
+    // Otherwise the first free key after the base.
     c.prepare_cached(
         "SELECT n.id + 1 FROM notes n
           WHERE n.id >= ?1 AND n.id < ?2 - 1

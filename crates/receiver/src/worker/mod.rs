@@ -99,7 +99,10 @@ impl Worker {
         let size = self.batch_size();
         let shared = self.r.shared.clone();
         let shared = &shared;
-        let batch = shared.inbox.pending_deliveries(size, Utc::now()).await?;
+        let batch = shared
+            .inbox
+            .pending_deliveries(size, STEP_MAX_BYTES, Utc::now())
+            .await?;
         if batch.is_empty() {
             return Ok(WorkerOutcome::Idle);
         }
@@ -156,12 +159,19 @@ impl Worker {
         // by ingesting delivery by delivery.
         let gate = shared.write_gate.lock().await;
         let held = std::time::Instant::now();
-        let reports = match ingest_reads(shared, ready.iter().map(|(_, r)| r)).await {
+        let whole = ingest_reads(shared, ready.iter().map(|(_, r)| r)).await;
+        let mut ingest_held = held.elapsed();
+        drop(gate);
+        let reports = match whole {
             Ok(rep) => vec![(None, Ok(rep))],
             Err(e) if e.code() == InboxCode::InvalidInput => {
+                // One at a time, the gate taken for each, so acknowledgements get through.
                 let mut out = Vec::new();
                 for (id, read) in &ready {
+                    let _gate = shared.write_gate.lock().await;
+                    let one = std::time::Instant::now();
                     let res = ingest_reads(shared, std::iter::once(read)).await;
+                    ingest_held += one.elapsed();
                     if let Err(e) = &res {
                         if e.code() != InboxCode::InvalidInput {
                             return Err(res
@@ -231,8 +241,6 @@ impl Worker {
                 }),
             ));
         }
-        let ingest_held = held.elapsed();
-        drop(gate);
         {
             let _gate = shared.write_gate.lock().await;
             let held = std::time::Instant::now();
@@ -364,6 +372,8 @@ const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// flood never gives.
 const STEP_BUDGET: Duration = Duration::from_millis(15);
 const MIN_BATCH: usize = 16;
+/// Delivery bodies one step holds in memory at most (besides the first, whatever its size).
+const STEP_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// `GET /notes/{uuid}` requests one step has in flight at once.
 const FETCH_CONCURRENCY: usize = 16;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
