@@ -1,4 +1,7 @@
 //! What the UI receives, in camelCase. Note content is text for `textContent`, never HTML.
+//!
+//! Over 500 lines with its unit tests (about 110): the view types and the text work that
+//! shapes them (search hits, snippets, word diffs) are read together when the UI changes.
 
 use chrono::{DateTime, Utc};
 use inbox::{AuditEvent, NoteRecord, PatientSummary};
