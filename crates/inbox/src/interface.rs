@@ -1,11 +1,15 @@
 //! The inbox as the workflows see it: the narrow set of operations the poller, imports, the
-//! CLI and the desktop need. The SQLite [`Inbox`] implements it; a store for a clinic's
-//! shared inbox (PostgreSQL) can implement it without touching its callers. The webhook
-//! queue is not part of it yet: the receiver's durable queue is written with SQLite's own
-//! flush guarantees (see `webhook_queue`).
+//! CLI and the desktop need ([`InboxStore`]), and the durable webhook queue the receiver
+//! needs besides ([`WebhookQueue`]; both together: [`ReceiverStore`]). The SQLite [`Inbox`]
+//! implements them; a store for a clinic's shared inbox (PostgreSQL) can implement them
+//! without touching their callers. An implementation's `enqueue_deliveries` must make the
+//! deliveries durable before it returns: the receiver answers 200 right after it.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
+use crate::webhook_queue::{DeliveryState, NewDelivery, PendingDelivery, QueueCounts};
 use crate::{
     AuditEvent, ImportAttempt, Inbox, InboxError, IngestReport, ListQuery, NoteRecord, NoteVersion,
     Origin, PatientSummary, SearchQuery, SearchResults, Status, StatusChange,
@@ -124,5 +128,86 @@ impl InboxStore for Inbox {
         limit: usize,
     ) -> Result<Vec<PatientSummary>, InboxError> {
         Inbox::patients(self, text, limit).await
+    }
+}
+
+/// The durable queue of webhook deliveries: stored before the 200, drained by the worker.
+#[async_trait::async_trait]
+pub trait WebhookQueue: Send + Sync {
+    /// Stores deliveries durably (flushed to disk) in one transaction; their ids, in order.
+    async fn enqueue_deliveries(
+        &self,
+        deliveries: Vec<NewDelivery>,
+    ) -> Result<Vec<i64>, InboxError>;
+    /// Due deliveries, oldest first: at most `limit`, and about `max_bytes` of bodies.
+    async fn pending_deliveries(
+        &self,
+        limit: usize,
+        max_bytes: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PendingDelivery>, InboxError>;
+    async fn mark_processed(
+        &self,
+        done: Vec<(i64, DeliveryState, serde_json::Value)>,
+    ) -> Result<(), InboxError>;
+    async fn defer_delivery(
+        &self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: String,
+    ) -> Result<(), InboxError>;
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<usize, InboxError>;
+    async fn delivery_counts(&self) -> Result<QueueCounts, InboxError>;
+    async fn last_delivery_at(&self) -> Result<Option<DateTime<Utc>>, InboxError>;
+    /// Tidies the store's log between worker steps (SQLite: a passive WAL checkpoint).
+    async fn checkpoint(&self) -> Result<(), InboxError>;
+}
+
+/// What the webhook receiver needs: the inbox and its delivery queue.
+pub trait ReceiverStore: InboxStore + WebhookQueue {}
+
+impl<T: InboxStore + WebhookQueue + ?Sized> ReceiverStore for T {}
+
+#[async_trait::async_trait]
+impl WebhookQueue for Inbox {
+    async fn enqueue_deliveries(
+        &self,
+        deliveries: Vec<NewDelivery>,
+    ) -> Result<Vec<i64>, InboxError> {
+        Inbox::enqueue_deliveries(self, deliveries).await
+    }
+    async fn pending_deliveries(
+        &self,
+        limit: usize,
+        max_bytes: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PendingDelivery>, InboxError> {
+        Inbox::pending_deliveries(self, limit, max_bytes, now).await
+    }
+    async fn mark_processed(
+        &self,
+        done: Vec<(i64, DeliveryState, serde_json::Value)>,
+    ) -> Result<(), InboxError> {
+        Inbox::mark_processed(self, done).await
+    }
+    async fn defer_delivery(
+        &self,
+        id: i64,
+        not_before: DateTime<Utc>,
+        error: String,
+    ) -> Result<(), InboxError> {
+        Inbox::defer_delivery(self, id, not_before, error).await
+    }
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<usize, InboxError> {
+        Inbox::prune_deliveries(self, before).await
+    }
+    async fn delivery_counts(&self) -> Result<QueueCounts, InboxError> {
+        Inbox::delivery_counts(self).await
+    }
+    async fn last_delivery_at(&self) -> Result<Option<DateTime<Utc>>, InboxError> {
+        Inbox::last_delivery_at(self).await
+    }
+    async fn checkpoint(&self) -> Result<(), InboxError> {
+        Inbox::checkpoint(self).await
     }
 }

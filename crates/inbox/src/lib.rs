@@ -20,7 +20,7 @@ pub use db::SCHEMA_VERSION;
 pub use error::{ErrorCode, InboxError};
 pub use fold::{fold, fts_query, search_terms, Matcher};
 pub use import_log::ImportAttempt;
-pub use interface::InboxStore;
+pub use interface::{InboxStore, ReceiverStore, WebhookQueue};
 pub use model::{
     AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, Origin, PatientSummary,
     SearchOrder, SearchQuery, SearchResults, Source, Status, StatusChange,

@@ -42,7 +42,7 @@ pub use worker::{StepReport, Worker, WorkerOutcome};
 use status::StatusCell;
 
 pub(crate) struct Shared {
-    pub(crate) inbox: Inbox,
+    pub(crate) inbox: Arc<dyn inbox::ReceiverStore>,
     pub(crate) cfg: ReceiverConfig,
     pub(crate) status: StatusCell,
     /// Wakes the worker when a delivery was stored.
@@ -68,7 +68,8 @@ pub struct Receiver {
 
 impl Receiver {
     /// Starts the queue writer. Call inside a Tokio runtime.
-    pub fn start(inbox: Inbox, cfg: ReceiverConfig) -> Receiver {
+    pub fn start(inbox: impl inbox::ReceiverStore + 'static, cfg: ReceiverConfig) -> Receiver {
+        let inbox: Arc<dyn inbox::ReceiverStore> = Arc::new(inbox);
         let (tx, rx) = mpsc::channel(cfg.group_commit_max.max(1) * 8);
         let now = chrono::Utc::now();
         let shared = Arc::new(Shared {
@@ -89,8 +90,8 @@ impl Receiver {
         Receiver { shared }
     }
 
-    pub fn inbox(&self) -> &Inbox {
-        &self.shared.inbox
+    pub fn inbox(&self) -> &dyn inbox::ReceiverStore {
+        self.shared.inbox.as_ref()
     }
 
     /// The HTTP routes: the webhook path and `/healthz`; everything else is 404.
@@ -114,7 +115,8 @@ impl Receiver {
             )
         })?;
         let clock: SharedClock = Arc::new(SystemClock);
-        let poller = Poller::new(api, self.shared.inbox.clone(), poll.sync.clone(), clock);
+        let store: Arc<dyn inbox::InboxStore> = self.shared.inbox.clone();
+        let poller = Poller::with_store(api, store, poll.sync.clone(), clock);
         Ok(Some(Reconciler::new(self.clone(), poller, poll)))
     }
 

@@ -15,7 +15,7 @@ use app::{Identity, Settings};
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SystemClock, TokenStore};
 use import::{ImportTarget, TargetSpec};
 use inbox::sync::SyncStatus;
-use inbox::{Inbox, ListQuery, SearchQuery, Status};
+use inbox::{Inbox, InboxStore, ListQuery, SearchQuery, Status};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -112,7 +112,8 @@ type CachedTarget = Option<(String, String, Arc<dyn ImportTarget>)>;
 
 pub struct Core {
     data_dir: PathBuf,
-    inbox: Inbox,
+    /// The SQLite inbox in the data dir, seen through the interface every workflow uses.
+    inbox: Arc<dyn InboxStore>,
     demo: Option<Demo>,
     first_run: bool,
     settings: Mutex<Settings>,
@@ -169,7 +170,7 @@ impl Core {
         demo: Option<Demo>,
         shell: Arc<dyn Shell>,
     ) -> Result<Arc<Core>, CmdError> {
-        let inbox = Inbox::open(data_dir.join("inbox.sqlite3"))?;
+        let inbox: Arc<dyn InboxStore> = Arc::new(Inbox::open(app::paths::inbox_path(&data_dir))?);
         // The demo's sign-in is throwaway: a keyring that is missing or locked (one that
         // refuses writes) must not stop it, so it stays in memory then, and the strip says so.
         let memory_tokens = match demo.as_ref().map(|_| secrets::probe_write()) {

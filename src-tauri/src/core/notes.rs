@@ -42,8 +42,9 @@ impl Core {
         };
         Ok(self
             .inbox
-            .search(text, q)
+            .search_detailed(text, q)
             .await?
+            .notes
             .iter()
             .map(|n| match &matcher {
                 Some(m) => NoteRow::found(n, m),
@@ -90,8 +91,8 @@ impl Core {
     }
 
     /// The inbox itself (tests and diagnostics).
-    pub fn inbox(&self) -> &Inbox {
-        &self.inbox
+    pub fn inbox(&self) -> &dyn InboxStore {
+        self.inbox.as_ref()
     }
 
     pub async fn counts(&self) -> Result<Counts, CmdError> {
@@ -169,7 +170,7 @@ impl Core {
                     dry_run: false,
                 };
                 let mut attempts = importing::import_notes(
-                    &self.inbox,
+                    self.inbox.as_ref(),
                     target.as_ref(),
                     std::slice::from_ref(&note),
                     opts,

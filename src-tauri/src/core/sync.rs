@@ -65,11 +65,8 @@ impl Core {
     pub fn start_sync(self: &Arc<Self>) -> Result<(), CmdError> {
         self.stop_sync();
         let api = self.api()?;
-        let syncing = app::sync::Syncing::start(
-            api,
-            Arc::new(self.inbox.clone()),
-            self.settings().sync_config(),
-        );
+        let syncing =
+            app::sync::Syncing::start(api, self.inbox.clone(), self.settings().sync_config());
         let mut status_rx = syncing.status();
         *lock(&self.syncing) = true;
         let me = Arc::clone(self);
