@@ -161,6 +161,17 @@ pub fn remember_password(target_url: &str, password: &Sensitive<String>) -> Resu
         .map_err(AppError::Keyring)
 }
 
+/// A dismissed note is not imported: front-ends check before connecting the target, and
+/// [`import_notes`] checks again.
+pub fn refuse_dismissed(notes: &[NoteRecord]) -> Result<(), AppError> {
+    match notes.iter().find(|n| n.status == Status::Dismissed) {
+        Some(n) => Err(AppError::Dismissed {
+            uuid: n.uuid.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Imports `notes` into `target` and records each attempt (unless a dry run) in one audit
 /// transaction. A dismissed note stops the whole call before anything is written. Target
 /// failures per note come back in the attempts; a batch the target could not take at all
@@ -172,11 +183,7 @@ pub async fn import_notes(
     opts: ImportOptions,
     who: &Identity,
 ) -> Result<Vec<Attempt>, AppError> {
-    if let Some(n) = notes.iter().find(|n| n.status == Status::Dismissed) {
-        return Err(AppError::Dismissed {
-            uuid: n.uuid.clone(),
-        });
-    }
+    refuse_dismissed(notes)?;
     let ctx = ImportContext {
         user: who.actor.clone(),
         workstation: who.workstation.clone(),

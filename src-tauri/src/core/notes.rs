@@ -147,12 +147,7 @@ impl Core {
             .ok_or_else(|| inbox::InboxError::NotFound {
                 uuid: uuid.to_string(),
             })?;
-        if note.status == Status::Dismissed {
-            return Err(app::AppError::Dismissed {
-                uuid: uuid.to_string(),
-            }
-            .into());
-        }
+        importing::refuse_dismissed(std::slice::from_ref(&note))?;
         let view = match self.target().await {
             Err(e) => ImportView {
                 uuid: uuid.to_string(),

@@ -25,12 +25,7 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
                 .await?
         }
     };
-    if let Some(n) = notes.iter().find(|n| n.status == Status::Dismissed) {
-        return Err(app::AppError::Dismissed {
-            uuid: n.uuid.clone(),
-        }
-        .into());
-    }
+    importing::refuse_dismissed(&notes)?;
     let target = importing::connect(&args.to, args.mapping.as_deref(), None).await?;
     let described = target.describe();
     let opts = ImportOptions {

@@ -9,13 +9,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_askara-inbox");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::support::{Run, BIN};
 
 async fn run(data: &Path, args: &[&str]) -> Run {
     let out = tokio::process::Command::new(BIN)
@@ -28,11 +22,7 @@ async fn run(data: &Path, args: &[&str]) -> Run {
         .output()
         .await
         .unwrap();
-    let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let r = Run::from(out);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     r
 }

@@ -4,4 +4,5 @@
 
 mod commands;
 mod import;
+mod support;
 mod webhooks;

@@ -8,19 +8,13 @@ use inbox::{Inbox, ListQuery, Source};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_askara-inbox");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::support::{Run, BIN};
 
 fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
@@ -37,16 +31,7 @@ fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 async fn run(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command(data, args, env).output().await.unwrap();
-    let r = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    };
+    let r = Run::from(command(data, args, env).output().await.unwrap());
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     r
 }

@@ -89,10 +89,7 @@ pub(super) fn free_key(c: &Connection, uuid: &str, t: DateTime<Utc>) -> Result<i
         uuid: uuid.to_string(),
         reason: "its createdAt is outside the supported years".into(),
     })?;
-    let taken: bool = c
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1)")?
-        .query_row([base], |r| r.get(0))?;
-    if !taken {
+    if !key_taken(c, base)? {
         return Ok(base);
     }
     let second_end = (base.div_euclid(SLOTS_PER_SECOND) + 1) * SLOTS_PER_SECOND;
@@ -107,10 +104,7 @@ pub(super) fn free_key(c: &Connection, uuid: &str, t: DateTime<Utc>) -> Result<i
         .query_row(params![base, second_end, ts(t)], |r| r.get(0))
         .optional()?;
     if let Some(k) = last_same.map(|id| id + 1).filter(|k| *k < second_end) {
-        let taken: bool = c
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1)")?
-            .query_row([k], |r| r.get(0))?;
-        if !taken {
+        if !key_taken(c, k)? {
             return Ok(k);
         }
     }
@@ -127,6 +121,13 @@ pub(super) fn free_key(c: &Connection, uuid: &str, t: DateTime<Utc>) -> Result<i
         uuid: uuid.to_string(),
         reason: "more than 16 million notes share its createdAt second".into(),
     })
+}
+
+fn key_taken(c: &Connection, key: i64) -> Result<bool, InboxError> {
+    Ok(
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE id = ?1)")?
+            .query_row([key], |r| r.get(0))?,
+    )
 }
 
 /// `raw` with its `content` string replaced by null when it equals `content` (so the text is
