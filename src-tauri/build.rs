@@ -22,6 +22,11 @@ fn main() {
             "save_settings",
             "test_connection",
             "start_demo",
+            "lock_state",
+            "lock_now",
+            "unlock",
+            "set_pin",
+            "touch",
         ]),
     ))
     .unwrap_or_else(|e| panic!("tauri build: {e:#}"));

@@ -9,7 +9,8 @@ import { el } from './dom.js';
 import { state } from './state.js';
 import { startSignIn, signInFailed, resetSignIn } from './signin.js';
 import { openSettings, wireSettings } from './settings.js';
-import { showNote, showImport, toggleVersions, setStatus, undo, doImport, showError } from './pane.js';
+import { showNote, showImport, toggleVersions, setStatus, undo, doImport, showError, clearNote } from './pane.js';
+import { noteActivity, renderLock, resetLockScreen, openPinSetup, wireLock } from './lock.js';
 import { refreshCounts, refreshPatients, choosePatient, renderStatus, onStatus, updateScreens } from './strip.js';
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
@@ -17,6 +18,7 @@ import { refreshCounts, refreshPatients, choosePatient, renderStatus, onStatus, 
 /** @typedef {import('./ipc.js').Status} Status */
 /** @typedef {import('./ipc.js').StatusView} StatusView */
 /** @typedef {import('./ipc.js').CmdError} CmdError */
+/** @typedef {import('./ipc.js').LockView} LockView */
 
 /** An element by id (see dom.js for typed kinds). @param {string} id */
 const $ = (id) => el(id);
@@ -88,9 +90,11 @@ function source() {
 }
 
 export async function reloadList(reason = 'filter') {
+  if (state.lock?.locked) return;
   const src = source();
   const arrived = reason === 'sync';
   await list.setSource(src, { keepPosition: arrived, pageSize: PAGE });
+  if (state.lock?.locked) return;
   // Which search the rows are for (typing runs several); tests wait on it.
   $('list').dataset.query = state.search.trim();
   const pill = $('new-pill');
@@ -134,7 +138,7 @@ async function onSelect(row) {
 
 /** @param {KeyboardEvent} e */
 function onKey(e) {
-  if ($('app').hidden || !$('settings').hidden) return;
+  if ($('app').hidden || !$('settings').hidden || !$('pin-setup').hidden || state.lock?.locked) return;
   const t = /** @type {HTMLElement} */ (e.target);
   const typing = t instanceof HTMLInputElement;
   if (typing) {
@@ -227,6 +231,8 @@ async function onSearchInput() {
 
 async function onNotesChanged(/** @type {string} */ reason) {
   await refreshCounts();
+  // Locked: only the counts (as notifications say); the list waits for the unlock.
+  if (state.lock?.locked) return;
   await reloadList(reason === 'sync' ? 'sync' : 'change');
   if (reason !== 'sync') await refreshPatients();
   else if (!state.search.trim()) refreshPatients();
@@ -243,6 +249,71 @@ async function reloadNote() {
   } catch {
     /* gone from the inbox: the list no longer shows it */
   }
+}
+
+// ------------------------------------------------------------------------------------------
+// The idle lock
+
+/**
+ * Removes every note, name and search text from the page (not only from sight): the list's
+ * rows, the note pane, the patient list, the search box, and anything that repeats them.
+ */
+function purge() {
+  list.clear();
+  clearNote();
+  $('patients').replaceChildren();
+  el('search', HTMLInputElement).value = '';
+  state.search = '';
+  state.patient = null;
+  state.undo = null;
+  delete $('list').dataset.query;
+  $('list-title').textContent = 'All notes';
+  $('list-empty').hidden = true;
+  $('list-empty').textContent = '';
+  $('new-pill').hidden = true;
+  $('new-pill').textContent = '';
+  $('toast').hidden = true;
+  $('problem').hidden = true;
+  $('problem-text').textContent = '';
+  $('patient-clear').hidden = true;
+  for (const f of document.querySelectorAll('.filter')) f.classList.toggle('active', f.getAttribute('data-status') === 'all');
+  state.filter = 'all';
+  el('pin-new', HTMLInputElement).value = '';
+  el('pin-repeat', HTMLInputElement).value = '';
+  state.pinSetup = false;
+  // A database password typed in Settings and not saved goes too.
+  const pw = /** @type {HTMLFormElement} */ ($('settings-form')).elements.namedItem('password');
+  if (pw instanceof HTMLInputElement) pw.value = '';
+}
+
+/** `lock-state`: hide everything on lock; on unlock, the inbox again. @param {LockView} v */
+async function onLockState(v) {
+  const was = state.lock?.locked ?? false;
+  state.lock = v;
+  if (v.locked) {
+    if (!was) {
+      purge();
+      resetLockScreen();
+      // Focus leaves whatever held it (a note, the search box) for the PIN field.
+      if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    }
+    renderLock(v);
+    updateScreens();
+    if (!was && !state.lockSignIn) el('lock-pin', HTMLInputElement).focus();
+    return;
+  }
+  // Before the first status the screens wait for it (onStatus), as at start.
+  if (state.status) updateScreens();
+  if (!was) return;
+  resetLockScreen();
+  state.lockSignIn = false;
+  resetSignIn();
+  // Unlocked by a full sign-in after the PIN was forgotten (or never set): choose one now.
+  if (!v.pinSet) openPinSetup(updateScreens);
+  else updateScreens();
+  await refreshCounts();
+  await Promise.all([reloadList(), refreshPatients()]);
+  if (!state.pinSetup) $('list').focus();
 }
 
 async function main() {
@@ -288,16 +359,31 @@ async function main() {
   $('btn-signin-cancel').addEventListener('click', async () => {
     await ipc.signInCancel();
     resetSignIn();
+    if (state.lock?.locked) {
+      state.lockSignIn = false;
+      updateScreens();
+    }
   });
   $('btn-demo').addEventListener('click', () => ipc.startDemo().catch(signInFailed));
   wireSettings(updateScreens);
+  wireLock(updateScreens, startSignIn);
+  $('btn-signin-back').addEventListener('click', async () => {
+    await ipc.signInCancel();
+    resetSignIn();
+    state.lockSignIn = false;
+    updateScreens();
+  });
   document.addEventListener('keydown', onKey);
+  for (const kind of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'input']) {
+    document.addEventListener(kind, () => noteActivity(), { capture: true, passive: true });
+  }
 
   await listen('notes-changed', (p) => onNotesChanged(p.reason));
   await listen('sync-status', onStatus);
   await listen('import-result', (r) => {
     if (state.note?.uuid === r.uuid) showImport(r);
   });
+  await listen('lock-state', onLockState);
   await listen('sign-in', (p) => {
     if (p.state === 'signed_in') {
       state.forceSignIn = false;
@@ -310,8 +396,10 @@ async function main() {
     }
   });
 
+  // Locked already (the app quit locked): nothing of a note is asked for until the unlock.
+  await onLockState(await ipc.lockState());
   await refreshCounts();
-  await Promise.all([reloadList(), refreshPatients()]);
+  if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients()]);
   onStatus(await ipc.status());
   setInterval(renderStatus, 1000);
 }

@@ -144,7 +144,15 @@ mappingFile: string,
 /**
  * A desktop notification when notes arrive (how many, never whose).
  */
-notifyNewNotes: boolean, };
+notifyNewNotes: boolean, 
+/**
+ * Days an imported or dismissed note stays in the local inbox (`crate::retention`).
+ */
+retentionDays: number, 
+/**
+ * Minutes without activity before the desktop locks (1–240; an IT policy file wins).
+ */
+idleLockMinutes: number, };
 
 export type Check = { ok: boolean, message: string, };
 
@@ -153,3 +161,25 @@ export type ConnectionReport = { askara: Check, target: Check | null, };
 export type NotesChanged = { reason: string, };
 
 export type SignInEvent = { "state": "signed_in" } | { "state": "failed", error: CmdError, };
+
+export type LockView = { locked: boolean, 
+/**
+ * A PIN is set on this computer; without one only a full sign-in unlocks.
+ */
+pinSet: boolean, failedTries: number, triesLeft: number, 
+/**
+ * Too many wrong PINs: only a full Askara sign-in unlocks.
+ */
+signInRequired: boolean, 
+/**
+ * Seconds without activity before the lock.
+ */
+idleSecs: number, 
+/**
+ * The idle time comes from the IT policy file; the setting does not apply.
+ */
+setByPolicy: boolean, 
+/**
+ * The PIN cannot be read or kept (the keyring), in words with the fix.
+ */
+problem: string | null, };

@@ -28,11 +28,13 @@
  * @typedef {import('./ipc-types').ConnectionReport} ConnectionReport
  * @typedef {import('./ipc-types').NotesChanged} NotesChanged
  * @typedef {import('./ipc-types').SignInEvent} SignInEvent
+ * @typedef {import('./ipc-types').LockView} LockView
  * @typedef {{
  *   'notes-changed': NotesChanged,
  *   'sync-status': StatusView,
  *   'sign-in': SignInEvent,
  *   'import-result': ImportView,
+ *   'lock-state': LockView,
  * }} Events
  */
 
@@ -116,6 +118,16 @@ export const ipc = {
   testConnection: (settings, password) => call('test_connection', { settings, password }),
   /** @returns {Promise<void>} */
   startDemo: () => call('start_demo'),
+  /** The idle lock: on or off, PIN set, wrong tries. @returns {Promise<LockView>} */
+  lockState: () => call('lock_state'),
+  /** The Lock button. @returns {Promise<LockView>} */
+  lockNow: () => call('lock_now'),
+  /** Unlocks with the PIN; a wrong one rejects (`wrong_pin`) and is counted. @param {string} pin @returns {Promise<LockView>} */
+  unlock: (pin) => call('unlock', { pin }),
+  /** Chooses the unlock PIN (only while unlocked). @param {string} pin @returns {Promise<LockView>} */
+  setPin: (pin) => call('set_pin', { pin }),
+  /** The person did something (throttled by the caller): postpones the idle lock. @returns {Promise<void>} */
+  touch: () => call('touch'),
 };
 
 /**

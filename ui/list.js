@@ -254,4 +254,26 @@ export class VirtualList {
   scrollToTop() {
     this.el.scrollTop = 0;
   }
+
+  /**
+   * Forgets every row and removes their elements (the idle lock): nothing of a note stays in
+   * the page or in memory, and pages still on their way are dropped when they arrive.
+   */
+  clear() {
+    this.generation++;
+    clearTimeout(this.selectTimer);
+    this.src = null;
+    this.rows = null;
+    this.pages = new Map();
+    this.loading = new Map();
+    this.failed = new Set();
+    this.total = 0;
+    this.shifted = 0;
+    this.selectedIndex = -1;
+    this.selectedUuid = null;
+    for (const el of this.els.values()) el.remove();
+    this.els = new Map();
+    this.spacer.style.height = '0px';
+    this.el.scrollTop = 0;
+  }
 }

@@ -18,6 +18,8 @@ const $ = (/** @type {string} */ id) => el(id);
 
 /** @param {NoteView|null} note */
 export function showNote(note) {
+  // A note that arrives after the lock stays out of the page.
+  if (note && state.lock?.locked) return;
   const prev = state.note?.uuid;
   state.note = note;
   $('pane-empty').hidden = !!note;
@@ -129,6 +131,7 @@ export async function toggleVersions() {
   }
   try {
     const versions = await ipc.noteVersions(note.uuid);
+    if (state.note?.uuid !== note.uuid) return;
     box.replaceChildren(
       ...versions.map((v) => {
         const section = document.createElement('section');
@@ -201,8 +204,24 @@ export async function doImport(allowUpdate = false) {
   }
 }
 
+/**
+ * Empties the note pane: every field's text goes, not just the pane (the idle lock).
+ */
+export function clearNote() {
+  state.note = null;
+  for (const id of ['note-patient', 'note-extid', 'note-type', 'note-created', 'note-updated', 'note-status', 'note-author', 'note-content', 'note-uuid', 'changes-title', 'btn-versions']) {
+    $(id).textContent = '';
+    $(id).title = '';
+  }
+  for (const id of ['changes-text', 'versions', 'import-result']) $(id).replaceChildren();
+  for (const id of ['changes', 'versions', 'import-result', 'versions-bar', 'note']) $(id).hidden = true;
+  $('pane-empty').hidden = false;
+}
+
 /** Errors of an action: shown in the status strip, in words, never as a pop-up. */
 export function showError(/** @type {CmdError} */ e) {
+  // The lock screen says it; a command caught by the lock on its way is not a problem.
+  if (e.code === 'locked') return;
   $('problem').hidden = false;
   $('problem-text').textContent = `⚠ ${e.message}`;
   $('problem-signin').hidden = !['auth_expired', 'keyring'].includes(e.code);

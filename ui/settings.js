@@ -4,6 +4,7 @@
 import { ipc } from './ipc.js';
 import { el } from './dom.js';
 import { state } from './state.js';
+import { idleWords, openPinSetup } from './lock.js';
 
 /** @typedef {import('./ipc.js').CmdError} CmdError */
 
@@ -11,6 +12,13 @@ const $ = (/** @type {string} */ id) => el(id);
 
 /** What to redraw when the pane closes (app.js's screen switch). */
 let afterClose = () => {};
+
+/**
+ * The settings as loaded: a setting this pane has no field for goes back as it was (and the
+ * idle minutes as saved while IT's policy holds the field).
+ * @type {import('./ipc.js').Settings|null}
+ */
+let loaded = null;
 
 
 export async function openSettings() {
@@ -22,6 +30,18 @@ export async function openSettings() {
     else if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
   }
   /** @type {HTMLInputElement} */ (f.elements.namedItem('password')).value = '';
+  loaded = s;
+  // An IT policy file sets the idle lock: the field shows its value, read-only.
+  const idle = /** @type {HTMLInputElement} */ (f.elements.namedItem('idleLockMinutes'));
+  const lock = state.lock ?? (await ipc.lockState().catch(() => null));
+  const policy = !!lock?.setByPolicy;
+  idle.disabled = policy;
+  idle.readOnly = policy;
+  if (policy && lock) idle.value = String(Math.max(1, Math.ceil(lock.idleSecs / 60)));
+  $('idle-policy').hidden = !policy;
+  $('idle-policy').textContent = policy && lock
+    ? `Set by your IT department (policy file): the inbox locks after ${idleWords(lock.idleSecs)} without activity.`
+    : '';
   $('settings-result').hidden = true;
   $('btn-signout').hidden = !state.status?.signedIn;
   $('settings').hidden = false;
@@ -32,8 +52,10 @@ export async function openSettings() {
 function readSettings() {
   const f = /** @type {HTMLFormElement} */ ($('settings-form'));
   const v = (/** @type {string} */ k) => /** @type {HTMLInputElement} */ (f.elements.namedItem(k)).value.trim();
+  const idle = /** @type {HTMLInputElement} */ (f.elements.namedItem('idleLockMinutes'));
   return {
-    settings: {
+    settings: /** @type {import('./ipc.js').Settings} */ ({
+      ...loaded,
       baseUrl: v('baseUrl'),
       clientId: v('clientId'),
       tokenUrl: v('tokenUrl'),
@@ -46,7 +68,8 @@ function readSettings() {
       importTarget: v('importTarget'),
       mappingFile: v('mappingFile'),
       notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
-    },
+      idleLockMinutes: idle.disabled ? (loaded?.idleLockMinutes ?? 10) : Number(v('idleLockMinutes')) || 10,
+    }),
     password: v('password') || null,
   };
 }
@@ -71,6 +94,10 @@ export function closeSettings() {
 export function wireSettings(onClose) {
   afterClose = onClose;
   $('btn-settings-cancel').addEventListener('click', closeSettings);
+  $('btn-settings-pin').addEventListener('click', () => {
+    $('settings').hidden = true;
+    openPinSetup(onClose);
+  });
   $('btn-signout').addEventListener('click', async () => {
     try {
       await ipc.signOut();

@@ -16,4 +16,10 @@ export const state = {
   /** Sign-in screen forced open (sign in again after a revoked sign-in). */
   forceSignIn: false,
   signingIn: false,
+  /** The idle lock as Rust last said; null until asked. @type {import('./ipc.js').LockView|null} */
+  lock: null,
+  /** The sign-in screen opened from the lock screen (a full sign-in unlocks). */
+  lockSignIn: false,
+  /** The "choose an unlock PIN" screen is open. */
+  pinSetup: false,
 };

@@ -29,6 +29,8 @@ export async function refreshCounts() {
 export async function refreshPatients() {
   const text = state.search.trim() || null;
   const ps = await ipc.patients(text, 40);
+  // Locked while the names were on their way: they stay out of the page.
+  if (state.lock?.locked) return;
   const ul = $('patients');
   ul.replaceChildren(
     ...ps.map((p) => {
@@ -101,9 +103,30 @@ export function onStatus(s) {
 
 export function updateScreens() {
   const s = state.status;
+  if (state.lock?.locked) {
+    // Nothing of the inbox shows while locked: the lock screen, or the sign-in that unlocks.
+    $('settings').hidden = true;
+    $('pin-setup').hidden = true;
+    $('app').hidden = true;
+    $('lock').hidden = state.lockSignIn;
+    $('signin').hidden = !state.lockSignIn;
+    $('btn-signin-settings').hidden = true;
+    $('btn-signin-back').hidden = false;
+    $('btn-demo').hidden = true;
+    $('keyring-problem').hidden = true;
+    return;
+  }
+  state.lockSignIn = false;
+  $('lock').hidden = true;
+  $('btn-signin-settings').hidden = false;
+  $('btn-signin-back').hidden = true;
+  $('btn-pin-setup').hidden = !state.lock || state.lock.pinSet;
   const signIn = !!s && (!s.signedIn || state.forceSignIn);
   const settingsOpen = !$('settings').hidden;
+  const pinSetup = !signIn && state.pinSetup && !settingsOpen;
+  $('pin-setup').hidden = !pinSetup;
   $('signin').hidden = !signIn || settingsOpen;
+  // The PIN screen covers the inbox as Settings does (the inbox stays laid out beneath).
   $('app').hidden = signIn;
   if (signIn) {
     const kp = s?.problem?.code === 'keyring' ? s.problem : null;

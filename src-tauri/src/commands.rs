@@ -1,6 +1,6 @@
 //! Tauri commands: one-line adapters over [`Core`]. Errors reach the UI as `{code, message}`.
 
-use crate::core::{AppInfo, ConnectionReport, Core, SignInView};
+use crate::core::{AppInfo, ConnectionReport, Core, LockView, SignInView};
 use crate::error::CmdError;
 use crate::status::StatusView;
 use crate::views::{Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
@@ -127,6 +127,36 @@ pub async fn test_connection(
     password: Option<String>,
 ) -> Res<ConnectionReport> {
     core.test_connection(settings, password).await
+}
+
+/// The idle lock: whether it is on, with a PIN set, and the wrong tries.
+#[tauri::command]
+pub async fn lock_state(core: CoreState<'_>) -> Res<LockView> {
+    Ok(core.lock_state().await)
+}
+
+/// The Lock button.
+#[tauri::command]
+pub fn lock_now(core: CoreState<'_>) -> LockView {
+    core.lock_now()
+}
+
+/// Unlocks with the PIN (a wrong one is counted).
+#[tauri::command]
+pub async fn unlock(core: CoreState<'_>, pin: String) -> Res<LockView> {
+    core.unlock(pin).await
+}
+
+/// Chooses the unlock PIN (only while unlocked).
+#[tauri::command]
+pub async fn set_pin(core: CoreState<'_>, pin: String) -> Res<LockView> {
+    core.set_pin(pin).await
+}
+
+/// The person did something in the window (sent throttled): postpones the idle lock.
+#[tauri::command]
+pub fn touch(core: CoreState<'_>) {
+    core.touch()
 }
 
 /// "Try the demo" on first run: the app starts again in demo mode.

@@ -6,7 +6,7 @@
 use ts_rs::{Config, TS};
 
 use crate::core::{
-    AppInfo, Check, ConnectionReport, DeviceView, NotesChanged, SignInEvent, SignInView,
+    AppInfo, Check, ConnectionReport, DeviceView, LockView, NotesChanged, SignInEvent, SignInView,
 };
 use crate::error::CmdError;
 use crate::status::{Problem, StatusView, TokenStorage};
@@ -53,6 +53,7 @@ pub fn render() -> String {
         decl::<ConnectionReport>(&cfg),
         decl::<NotesChanged>(&cfg),
         decl::<SignInEvent>(&cfg),
+        decl::<LockView>(&cfg),
     ];
     format!(
         "// Generated from the Rust types by src-tauri/src/ipc_types.rs: do not edit.\n\

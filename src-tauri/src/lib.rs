@@ -158,6 +158,11 @@ pub fn run() {
             commands::save_settings,
             commands::test_connection,
             commands::start_demo,
+            commands::lock_state,
+            commands::lock_now,
+            commands::unlock,
+            commands::set_pin,
+            commands::touch,
         ])
         .setup(move |app| {
             let core = open_core(&opts, app.handle().clone()).map_err(|e| {

@@ -69,6 +69,11 @@ const CASES = /** @type {const} */ ([
   ['saveSettings', [settings, null], 'save_settings', { settings, password: null }],
   ['testConnection', [settings, null], 'test_connection', { settings, password: null }],
   ['startDemo', [], 'start_demo', {}],
+  ['lockState', [], 'lock_state', {}],
+  ['lockNow', [], 'lock_now', {}],
+  ['unlock', ['4827'], 'unlock', { pin: '4827' }],
+  ['setPin', ['4827'], 'set_pin', { pin: '4827' }],
+  ['touch', [], 'touch', {}],
 ]);
 
 describe('commands', () => {

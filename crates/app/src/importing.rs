@@ -1,5 +1,5 @@
 //! Importing notes into the practice database, once for every front-end: connecting the
-//! target (with the password from the caller, the target URL, the keyring or `PGPASSWORD`),
+//! target (with the password from the caller, the keyring or `PGPASSWORD`, never from the URL),
 //! refusing dismissed notes, writing (one note alone, several as one batch), and recording
 //! every attempt that is not a dry run in the inbox's audit log with a typed [`ImportDetail`].
 
@@ -107,19 +107,30 @@ pub struct Attempt {
 }
 
 /// Connects the import target `target_url` (`sqlite:PATH` or `postgres://…`), onto the mapping
-/// in `mapping_file` when given. A PostgreSQL password is, in order: `password`, the one in the
-/// URL, the one kept in the keyring for this target, `PGPASSWORD`.
+/// in `mapping_file` when given. A PostgreSQL password is, in order: `password`, the one kept
+/// in the keyring for this target, `PGPASSWORD` (a URL holding one is refused).
 pub async fn connect(
     target_url: &str,
     mapping_file: Option<&std::path::Path>,
     password: Option<Sensitive<String>>,
 ) -> Result<Arc<dyn ImportTarget>, AppError> {
     let mut spec = TargetSpec::parse(target_url.trim())?;
-    if let TargetSpec::Postgres(pg) = &spec {
+    if matches!(spec, TargetSpec::Postgres(_)) {
         let pw = match password {
             Some(p) if !p.expose().is_empty() => Some(p.expose().clone()),
-            _ if pg.password.is_some() => None,
-            _ => keyring_password(&spec.display())?,
+            _ => match keyring_password(&spec.display())? {
+                Some(p) => Some(p),
+                // Kept before verify-full became the default, under the target as displayed
+                // then (`?sslmode=prefer` for a URL without sslmode).
+                None if !target_url.contains("sslmode=") => {
+                    let shown = spec.display();
+                    let base = shown
+                        .split_once("?sslmode=")
+                        .map_or(shown.as_str(), |(b, _)| b);
+                    keyring_password(&format!("{base}?sslmode=prefer"))?
+                }
+                None => None,
+            },
         };
         if let Some(pw) = pw {
             spec = spec.with_password(pw);

@@ -6,16 +6,26 @@
 //!   with the one refresh lock.
 //! - [`importing`]: connecting the practice database (password from the keyring, the URL or
 //!   `PGPASSWORD`) and importing notes with a typed audit record.
-//! - [`identity`]: who acts (the OS user) and from which workstation, for the audit log.
+//! - [`identity`]: who acts (the signed-in Askara user, else the OS account by user id) and
+//!   from which workstation, for the audit log.
+//! - [`audit`]: a note's audit history, and checking the hash-chained trail.
 //! - [`shutdown`]: the signals that stop a long-running command (Ctrl-C and SIGTERM).
 //! - [`sync`]: the polling loop, started, watched and stopped the same way everywhere.
-//! - [`paths`]: the data dir.
+//! - [`inbox_key`]: the inbox's encryption key (keyring, or a 0600 file) and opening the inbox.
+//! - [`retention`]: how long done notes stay, and the daily job that removes them.
+//! - [`erase`]: removing this workstation's inbox, key and sign-in.
+//! - [`paths`]: the data dir (0700, its files 0600).
 
+pub mod audit;
 pub mod credentials;
+pub mod erase;
 pub mod error;
 pub mod identity;
+pub mod idle_lock;
 pub mod importing;
+pub mod inbox_key;
 pub mod paths;
+pub mod retention;
 pub mod settings;
 pub mod shutdown;
 pub mod sync;

@@ -53,6 +53,13 @@ pub struct Settings {
     pub mapping_file: String,
     /// A desktop notification when notes arrive (how many, never whose).
     pub notify_new_notes: bool,
+
+    /// Days an imported or dismissed note stays in the local inbox (`crate::retention`).
+    pub retention_days: u32,
+
+    // The idle lock (`crate::idle_lock`).
+    /// Minutes without activity before the desktop locks (1–240; an IT policy file wins).
+    pub idle_lock_minutes: u32,
 }
 
 impl Default for Settings {
@@ -70,6 +77,9 @@ impl Default for Settings {
             import_target: String::new(),
             mapping_file: String::new(),
             notify_new_notes: true,
+            retention_days: crate::retention::DEFAULT_DAYS,
+
+            idle_lock_minutes: crate::idle_lock::DEFAULT_MINUTES,
         }
     }
 }
@@ -142,7 +152,7 @@ impl Settings {
         let tmp = path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(self)
             .map_err(|e| AppError::Config(format!("settings: {e}")))?;
-        std::fs::write(&tmp, body)
+        secrets::write_private(&tmp, &body)
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
         match std::fs::remove_file(data_dir.join(LEGACY_DESKTOP_FILE)) {
@@ -183,13 +193,18 @@ impl Settings {
                     .into(),
             ));
         }
+        crate::retention::check_days(self.retention_days)?;
+        if !crate::idle_lock::MINUTES.contains(&self.idle_lock_minutes) {
+            return Err(AppError::Config(format!(
+                "the idle lock must be between {} and {} minutes (the default is {})",
+                crate::idle_lock::MINUTES.start(),
+                crate::idle_lock::MINUTES.end(),
+                crate::idle_lock::DEFAULT_MINUTES
+            )));
+        }
         if !self.import_target.trim().is_empty() {
-            let spec = import::TargetSpec::parse(&self.import_target)?;
-            if matches!(&spec, import::TargetSpec::Postgres(pg) if pg.password.is_some()) {
-                return Err(AppError::Config(
-                    "the import target URL holds a password: take it out of the URL and type it in the password field (it is kept in the OS keyring, never in the settings file)".into(),
-                ));
-            }
+            // Also refuses a password inside the URL (it belongs in the keyring).
+            import::TargetSpec::parse(&self.import_target)?;
         }
         if !self.mapping_file.trim().is_empty() {
             import::Mapping::load(self.mapping_file.trim())?;
@@ -228,7 +243,23 @@ impl Settings {
             cfg.scopes = scopes;
         }
         cfg.token_body = self.token_body;
+        cfg.check_endpoints()?;
         Ok(cfg)
+    }
+
+    /// Whether saving `next` over these settings must sign out first: a sign-in was made
+    /// through the token, device and authorize URLs in force, and is not carried over to
+    /// other ones (a changed authorize page could be someone else's).
+    pub fn needs_sign_out(&self, next: &Settings) -> bool {
+        match (self.client_config(None), next.client_config(None)) {
+            (Ok(a), Ok(b)) => {
+                a.token_url != b.token_url
+                    || a.device_url != b.device_url
+                    || a.authorize_url != b.authorize_url
+            }
+            // Settings that give no client have no sign-in to keep.
+            _ => false,
+        }
     }
 
     pub fn sync_config(&self) -> inbox::sync::SyncConfig {
@@ -318,11 +349,18 @@ mod tests {
         s.interval_secs = 1;
         assert!(s.validate().unwrap_err().to_string().contains("interval"));
         s.interval_secs = 45;
+        s.idle_lock_minutes = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("idle lock"));
+        s.idle_lock_minutes = 241;
+        assert!(s.validate().is_err());
+        s.idle_lock_minutes = 240;
+        assert!(s.validate().is_ok());
         s.import_target = "mysql://x".into();
         assert_eq!(s.validate().unwrap_err().code(), "unsupported_target");
         s.import_target = "postgres://clinic:s3cret@db.local/practice".into();
         let e = s.validate().unwrap_err().to_string();
         assert!(e.contains("password field") && !e.contains("s3cret"), "{e}");
+        assert!(e.contains("PGPASSWORD") && !e.contains('\n'), "{e}");
         s.import_target = "postgres://clinic@db.local/practice".into();
         assert!(s.validate().is_ok());
         s.import_target.clear();
@@ -333,6 +371,44 @@ mod tests {
         assert!(s.remember(Some("http://127.0.0.1:9/"), None).unwrap());
         assert_eq!(s.base_url, "http://127.0.0.1:9");
         assert!(!s.remember(Some("http://127.0.0.1:9"), None).unwrap());
+    }
+
+    #[test]
+    fn endpoints_are_checked_and_moving_them_signs_out() {
+        let mut s = Settings {
+            base_url: "http://192.168.1.5:8080".into(),
+            ..Settings::default()
+        };
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.code(), "config");
+        assert!(e.to_string().contains("https://"), "{e}");
+        s.base_url = "https://api.askara.ai".into();
+        s.token_url = "https://tokens.example/oauth2/token".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("token URL") && e.contains("https://api.askara.ai"),
+            "{e}"
+        );
+        s.token_url = "https://api.askara.ai/oauth2/token".into();
+        s.device_url = "http://api.askara.ai/oauth2/device-code".into();
+        assert!(s.validate().is_err());
+        s.device_url.clear();
+        s.validate().unwrap();
+
+        // The token URL written out as its default, the scopes, the interval: no sign-out.
+        let before = Settings::default();
+        let mut same = before.clone();
+        same.token_url = "https://api.askara.ai/oauth2/token".into();
+        same.interval_secs = 60;
+        same.scopes = vec!["read:notes".into(), "write:webhooks".into()];
+        assert!(!before.needs_sign_out(&same));
+        // Another authorize page (or base URL, which moves every endpoint): sign out first.
+        let mut moved = before.clone();
+        moved.authorize_url = "https://login.example/authorize".into();
+        assert!(before.needs_sign_out(&moved));
+        let mut rebased = before.clone();
+        rebased.base_url = "https://staging.askara.ai".into();
+        assert!(before.needs_sign_out(&rebased));
     }
 
     #[test]

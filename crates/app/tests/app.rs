@@ -30,7 +30,7 @@ fn note(uuid: &str, content: &str, updated: &str) -> askara::Note {
 }
 
 async fn inbox_with(dir: &Path, notes: Vec<askara::Note>) -> Inbox {
-    let inbox = Inbox::open(dir.join("inbox.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.join("inbox.sqlite3"), &test_key()).unwrap();
     inbox.ingest(notes, Source::Poll, Vec::new()).await.unwrap();
     inbox
 }
@@ -391,7 +391,7 @@ async fn syncing_reports_each_poll_and_stops_by_asking_or_at_the_deadline() {
         .unwrap();
     sim.add_generated(12, 5);
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("inbox.sqlite3"), &test_key()).unwrap();
     let cfg = inbox::sync::SyncConfig {
         interval: Duration::from_secs(3600),
         ..Default::default()
@@ -425,4 +425,9 @@ async fn syncing_reports_each_poll_and_stops_by_asking_or_at_the_deadline() {
     assert!(t.elapsed() < Duration::from_secs(5));
     sim.faults().clear();
     sim.shutdown().await;
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

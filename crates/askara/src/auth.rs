@@ -53,6 +53,20 @@ pub struct PkceSession {
     redirect: Url,
 }
 
+/// Whether the `state` a redirect brought back is the one this sign-in sent (RFC 6749
+/// §10.12), compared in constant time. A loopback listener ignores callbacks for which it is
+/// not: anyone on the machine or a web page can send one to the port, and that must neither
+/// sign in nor cancel the sign-in under way.
+pub fn state_matches(expected: &str, returned: Option<&str>) -> bool {
+    let Some(returned) = returned else {
+        return false;
+    };
+    let (a, b) = (expected.as_bytes(), returned.as_bytes());
+    !a.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub struct Authenticator {
     cfg: ClientConfig,
     http: reqwest::Client,
@@ -300,7 +314,7 @@ impl Authenticator {
         code: &str,
         returned_state: &str,
     ) -> Result<TokenSet, ApiError> {
-        if session.state.expose() != returned_state {
+        if !state_matches(session.state.expose(), Some(returned_state)) {
             return Err(ApiError::AccessDenied("answered with a mismatched state"));
         }
         let client = self.oauth_client()?.set_redirect_uri(
@@ -342,6 +356,8 @@ impl Authenticator {
         >,
         ApiError,
     > {
+        // Overrides from settings are checked there too; here nothing leaves before it is.
+        self.cfg.check_endpoints()?;
         let token_url = TokenUrl::new(self.cfg.token_url.to_string())
             .map_err(|e| ApiError::Config(e.to_string()))?;
         let mut client = BasicClient::new(ClientId::new(self.cfg.client_id.clone()))
@@ -477,5 +493,28 @@ impl Authenticator {
             .await
             .map_err(|e| ApiError::Storage(e.to_string()))?
             .map_err(ApiError::Storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_same_state_matches() {
+        assert!(state_matches("k3y-Abc_9", Some("k3y-Abc_9")));
+        for other in [
+            None,
+            Some(""),
+            Some("k3y-Abc_"),
+            Some("k3y-Abc_99"),
+            Some("K3y-Abc_9"),
+        ] {
+            assert!(!state_matches("k3y-Abc_9", other), "{other:?}");
+        }
+        assert!(
+            !state_matches("", Some("")),
+            "an empty state protects nothing"
+        );
     }
 }

@@ -1,5 +1,11 @@
 //! Where Askara is and how to talk to it. Every host is configuration: staging has no documented
 //! URL, and the device endpoint is an assumption (see askara-api.md).
+//!
+//! Every URL is `https://`; plain `http://` only on this computer (127.0.0.0/8, ::1,
+//! `localhost`: a simulator or a local proxy). The token and device endpoints receive the
+//! client secret and refresh tokens, so they must be on the API's origin (scheme, host and
+//! port): a settings change cannot send them elsewhere. The authorize page is only opened in
+//! the browser and may be on another host (`app.askara.ai` beside `api.askara.ai`).
 
 use crate::secret::Sensitive;
 use serde::{Deserialize, Serialize};
@@ -77,6 +83,51 @@ impl ClientConfig {
             .unwrap_or(DEFAULT_SCOPE)
     }
 
+    /// Checks every endpoint: https (or loopback http), and the token and device URLs on the
+    /// base URL's origin. [`ClientConfig::new`] derives endpoints that pass; this is for
+    /// overrides, and the authenticator checks again before it sends anything.
+    pub fn check_endpoints(&self) -> Result<(), crate::ApiError> {
+        check_scheme(&self.base_url, "base URL")?;
+        for (url, what) in [
+            (&self.token_url, "token URL"),
+            (&self.device_url, "device URL"),
+        ] {
+            check_scheme(url, what)?;
+            if url.origin() != self.base_url.origin() {
+                return Err(crate::ApiError::Config(format!(
+                    "the {what} `{url}` is not on the API's address {}: the token and device URLs must use the base URL's scheme, host and port (leave them empty for the defaults)",
+                    self.base_url.origin().ascii_serialization()
+                )));
+            }
+        }
+        check_scheme(&self.authorize_url, "authorize URL")
+    }
+
+    /// The page a person is sent to for signing in (a device code's `verification_uri`, the
+    /// authorize URL), checked before the desktop opens it: https (or loopback http), on the
+    /// API's or the authorize URL's origin. Anything else could be a page made to look like
+    /// Askara's, so it is shown as text rather than opened.
+    pub fn check_verification_url(&self, url: &str) -> Result<Url, crate::ApiError> {
+        let origins = [self.base_url.origin(), self.authorize_url.origin()];
+        let shown: Vec<String> = origins.iter().map(|o| o.ascii_serialization()).collect();
+        let refuse = |why: &str| {
+            crate::ApiError::Config(format!(
+                "the sign-in page `{url}` {why}, so it is not opened: open {} yourself if you expect it",
+                shown.join(" or ")
+            ))
+        };
+        let parsed = Url::parse(url.trim()).map_err(|_| refuse("is not a valid URL"))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if is_loopback(&parsed) => {}
+            _ => return Err(refuse("is not https")),
+        }
+        if !origins.contains(&parsed.origin()) {
+            return Err(refuse("is not on the configured Askara addresses"));
+        }
+        Ok(parsed)
+    }
+
     pub fn host(&self) -> String {
         match (self.base_url.host_str(), self.base_url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -94,12 +145,32 @@ fn parse_base(s: &str) -> Result<Url, crate::ApiError> {
             "`{s}` is not a valid base URL ({e}); use e.g. {DEFAULT_BASE_URL}"
         ))
     })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(crate::ApiError::Config(format!(
-            "`{s}` must start with https:// (or http:// for a local simulator)"
-        )));
-    }
+    check_scheme(&url, "base URL")?;
     Ok(url)
+}
+
+/// Whether `url`'s host is this computer: 127.0.0.0/8, ::1 or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// https anywhere; http only to this computer, where nobody on the network can read it.
+fn check_scheme(url: &Url, what: &str) -> Result<(), crate::ApiError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(crate::ApiError::Config(format!(
+            "the {what} `{url}` uses http:// to another computer: use https:// (http:// is only for 127.0.0.1 or localhost, such as a local simulator)"
+        ))),
+        _ => Err(crate::ApiError::Config(format!(
+            "the {what} `{url}` must start with https:// (or http://127.0.0.1 for a local simulator)"
+        ))),
+    }
 }
 
 /// Bounded retries for 5xx and network errors; waits for 429s up to a limit.
@@ -153,6 +224,87 @@ mod tests {
         assert_eq!(prod.authorize_url.as_str(), DEFAULT_AUTHORIZE_URL);
         assert!(ClientConfig::new("ftp://x", "id").is_err());
         assert!(ClientConfig::new("not a url", "id").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_this_computer() {
+        for ok in [
+            "https://api.askara.ai",
+            "http://127.0.0.1:9",
+            "http://127.8.9.10",
+            "http://[::1]:8080/askara",
+            "http://localhost:3000",
+            "http://LOCALHOST",
+        ] {
+            let c = ClientConfig::new(ok, "id").unwrap();
+            c.check_endpoints().unwrap();
+        }
+        for bad in [
+            "http://api.askara.ai",
+            "http://192.168.1.5:8080",
+            "http://localhost.evil.example",
+            "http://[::2]",
+        ] {
+            let e = ClientConfig::new(bad, "id").unwrap_err().to_string();
+            assert!(e.contains("https://") && !e.contains('\n'), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn token_and_device_urls_stay_on_the_api_origin() {
+        let mut c = ClientConfig::new("https://api.askara.ai", "id").unwrap();
+        c.token_url = Url::parse("https://api.askara.ai/v2/oauth2/token").unwrap();
+        c.check_endpoints().unwrap();
+        for other in [
+            "https://evil.example/oauth2/token",
+            "https://api.askara.ai:8443/oauth2/token",
+            "http://api.askara.ai/oauth2/token",
+            "http://127.0.0.1/oauth2/token",
+        ] {
+            let mut c = c.clone();
+            c.token_url = Url::parse(other).unwrap();
+            let e = c.check_endpoints().unwrap_err().to_string();
+            assert!(e.contains("token URL"), "{other}: {e}");
+            let mut d = ClientConfig::new("https://api.askara.ai", "id").unwrap();
+            d.device_url = Url::parse(other).unwrap();
+            assert!(d.check_endpoints().is_err(), "{other}");
+        }
+        // The authorize page may be elsewhere, but over https.
+        c.authorize_url = Url::parse("https://login.example/authorize").unwrap();
+        c.check_endpoints().unwrap();
+        c.authorize_url = Url::parse("http://login.example/authorize").unwrap();
+        assert!(c.check_endpoints().is_err());
+    }
+
+    #[test]
+    fn only_sign_in_pages_on_askara_s_origins_are_opened() {
+        let prod = ClientConfig::new("https://api.askara.ai", "id").unwrap();
+        for ok in [
+            "https://app.askara.ai/device",
+            "https://app.askara.ai/device?user_code=ABCD-EFGH",
+            "https://api.askara.ai/device",
+        ] {
+            assert_eq!(prod.check_verification_url(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "http://app.askara.ai/device",
+            "https://app.askara.ai.evil.example/device",
+            "https://app.askara.ai:444/device",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            let e = prod.check_verification_url(bad).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::Config, "{bad}");
+            assert!(e.to_string().contains("not opened"), "{e}");
+        }
+        // A local simulator: its loopback http origin.
+        let sim = ClientConfig::new("http://127.0.0.1:8765", "id").unwrap();
+        sim.check_verification_url("http://127.0.0.1:8765/device?user_code=X")
+            .unwrap();
+        assert!(sim
+            .check_verification_url("http://127.0.0.1:9999/device")
+            .is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn reviewed_inbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Vec<String> {
-    let inbox = Inbox::open(dir.join("inbox.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.join("inbox.sqlite3"), &test_key()).unwrap();
     let now = chrono::Utc::now();
     let notes: Vec<askara::Note> = (0..NOTES as u64)
         .map(|i| askara::Note::from_json(askara_sim::generate_note(42, i, now)).unwrap())
@@ -45,6 +45,8 @@ fn reviewed_inbox(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Vec<St
 fn import_all(data: &std::path::Path, to: &str) -> f64 {
     let start = Instant::now();
     let out = Command::new(BIN)
+        // A target URL may not hold the password.
+        .env("PGPASSWORD", import::pg_harness::PASSWORD)
         .arg("--data-dir")
         .arg(data)
         .args(["notes", "import", "--all-reviewed", "--to", to])
@@ -71,6 +73,7 @@ fn single_imports(data: &std::path::Path, to: &str, uuids: &[String]) -> (Durati
     for u in uuids {
         let start = Instant::now();
         let out = Command::new(BIN)
+            .env("PGPASSWORD", import::pg_harness::PASSWORD)
             .arg("--data-dir")
             .arg(data)
             .args(["notes", "import", u, "--to", to])
@@ -90,7 +93,10 @@ fn single_imports(data: &std::path::Path, to: &str, uuids: &[String]) -> (Durati
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pg = TestPostgres::start_durable().unwrap();
-    for (name, to) in [("postgres", pg.url.clone()), ("sqlite", String::new())] {
+    for (name, to) in [
+        ("postgres", pg.url_without_password.clone()),
+        ("sqlite", String::new()),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let to = if to.is_empty() {
             format!("sqlite:{}", dir.path().join("practice.sqlite3").display())
@@ -105,7 +111,7 @@ fn main() {
         );
         // Fresh notes for single imports: a second inbox so each is a real insert.
         let dir2 = tempfile::tempdir().unwrap();
-        let inbox = Inbox::open(dir2.path().join("inbox.sqlite3")).unwrap();
+        let inbox = Inbox::open(dir2.path().join("inbox.sqlite3"), &test_key()).unwrap();
         let now = chrono::Utc::now();
         let singles: Vec<String> = rt.block_on(async {
             let notes: Vec<askara::Note> = (0..100u64)
@@ -119,4 +125,9 @@ fn main() {
         println!("{name}: one note per process, p50 {p50:?} p95 {p95:?} (process start included)");
         drop(uuids);
     }
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

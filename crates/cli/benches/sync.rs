@@ -37,7 +37,7 @@ fn poller(base: &str, dir: &std::path::Path) -> Poller {
     let api = Arc::new(
         ApiClient::new(cfg, Arc::new(MemoryTokenStore::default()), clock.clone()).expect("client"),
     );
-    let inbox = Inbox::open(dir.join("inbox.sqlite3")).expect("inbox");
+    let inbox = Inbox::open(dir.join("inbox.sqlite3"), &test_key()).expect("inbox");
     Poller::new(
         api,
         inbox,
@@ -111,4 +111,9 @@ fn main() {
     );
     let _ = sim.kill();
     let _ = sim.wait();
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

@@ -20,8 +20,10 @@ pub enum Command {
     Sync(SyncArgs),
     /// Sign in with the device code flow: prints a URL and a code, waits for approval.
     Login(ServerArgs),
-    /// Forget the stored sign-in.
-    Logout,
+    /// Forget the stored sign-in (with --erase, also this workstation's inbox and its key).
+    Logout(LogoutArgs),
+    /// Show or set how long imported and dismissed notes stay in the local inbox, or apply it now.
+    Retention(RetentionArgs),
     /// List, search, show and triage notes in the local inbox.
     #[command(subcommand)]
     Notes(NotesCommand),
@@ -32,6 +34,17 @@ pub enum Command {
     /// Register, list and delete Askara webhooks for this organization.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Check the inbox's tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit trail's hash chain: exit 0 with the row count and the head hash
+    /// (record it: a later full rewrite shows as a different head), or one line naming the
+    /// first broken row.
+    Verify,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -42,6 +55,24 @@ pub struct ServerArgs {
     /// OAuth2 client id (remembered).
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Also erase this workstation's copy: the local inbox, its key and the sign-in. Imported
+    /// notes stay in the practice database; the rest is fetched again after a new sign-in.
+    #[arg(long)]
+    pub erase: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Keep imported and dismissed notes this many days (1-3650; saved in the settings).
+    #[arg(long, value_name = "DAYS")]
+    pub days: Option<u32>,
+    /// Remove what is older now (`sync` and `serve` also do it on start and daily).
+    #[arg(long)]
+    pub apply: bool,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +112,13 @@ pub enum NotesCommand {
     },
     /// Show one note.
     Show {
+        uuid: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A note's audit trail, oldest first: when, who, what (received, read, status changes,
+    /// imports) and the detail (never note content).
+    History {
         uuid: String,
         #[arg(long)]
         json: bool,

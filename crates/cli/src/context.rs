@@ -3,6 +3,7 @@
 
 use crate::error::CliError;
 use app::credentials::{self, StorePolicy};
+use app::inbox_key::KeyPolicy;
 use app::Settings;
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SharedClock, SystemClock, TokenStore};
 use std::path::PathBuf;
@@ -20,8 +21,18 @@ impl Context {
         Ok(Context { data_dir, settings })
     }
 
+    /// The inbox, opened with its key (made on first use; see `app::inbox_key`).
     pub fn inbox(&self) -> Result<inbox::Inbox, CliError> {
-        Ok(inbox::Inbox::open(app::paths::inbox_path(&self.data_dir))?)
+        let policy = if Self::force_token_file() {
+            KeyPolicy::File
+        } else {
+            KeyPolicy::KeyringElseFile
+        };
+        let opened = app::inbox_key::open_inbox(&self.data_dir, policy)?;
+        if let Some(w) = &opened.warning {
+            eprintln!("WARNING: {w}");
+        }
+        Ok(opened.inbox)
     }
 
     /// Remembers `--base-url` / `--client-id` given on this run.

@@ -23,6 +23,9 @@ pub enum CliError {
     /// Askara's notes could not be read to the end (see `inbox::sync::Incomplete`).
     #[error("sync incomplete: {message}")]
     Incomplete { message: String },
+    /// `audit verify` found a row that is not as it was written.
+    #[error("{message}")]
+    AuditBroken { message: String },
 }
 
 impl CliError {
@@ -53,11 +56,13 @@ impl CliError {
             CliError::Credentials { .. } => "credentials",
             CliError::Io { .. } => "io",
             CliError::Incomplete { .. } => "incomplete",
+            CliError::AuditBroken { .. } => "audit_broken",
         }
     }
 
     /// Exit statuses scripts can branch on: 2 usage, 3 sign-in/credentials, 4 Askara unreachable
-    /// or failing, 5 local storage, 1 anything else.
+    /// or failing, 5 local storage, 6 import conflict, 7 the audit trail was tampered with,
+    /// 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self.code() {
             "usage" | "not_found" | "config" => 2,
@@ -66,6 +71,7 @@ impl CliError {
             "rate_limited" | "unreachable" | "server_error" | "bad_response" | "incomplete" => 4,
             "io" | "storage" | "database" | "busy" => 5,
             "conflict" => 6,
+            "audit_broken" => 7,
             "unsupported_target" | "bad_mapping" | "schema_version" => 2,
             _ => 1,
         }

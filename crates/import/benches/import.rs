@@ -84,7 +84,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let pg = TestPostgres::start_durable().expect("cannot start the bench PostgreSQL (install postgresql)");
-        let spec = TargetSpec::parse(&pg.url).unwrap();
+        let spec = TargetSpec::parse(&pg.url_without_password).unwrap().with_password(&pg.password);
         let t = connect(&spec, None, ConnectOptions::default()).await.unwrap();
         run("postgres", t.as_ref()).await;
 

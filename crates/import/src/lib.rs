@@ -37,7 +37,7 @@ pub mod pg_harness;
 
 pub use error::ImportError;
 pub use mapping::{ConstValue, Field, Ident, LookupKey, Mapping, OnMissing, PatientLookup};
-pub use spec::{ConnectOptions, Password, PgSpec, RootCert, SslMode, TargetSpec};
+pub use spec::{ConnectOptions, Password, PgEnv, PgSpec, RootCert, SslMode, TargetSpec};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -18,8 +18,21 @@ pub const USER: &str = "askara";
 pub const PASSWORD: &str = "s3cret-test-pw";
 pub const DATABASE: &str = "askara_test";
 
+/// How the server authenticates TCP connections (`pg_hba.conf`'s method for `host`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostAuth {
+    /// SCRAM-SHA-256: the password never crosses the wire.
+    Scram,
+    /// MD5, with the password stored as MD5 (otherwise PostgreSQL would use SCRAM anyway).
+    Md5,
+    /// The password in clear text.
+    Password,
+}
+
 pub struct TestPostgres {
-    /// `postgres://askara:PASSWORD@127.0.0.1:PORT/askara_test?sslmode=disable`
+    /// `postgres://askara:PASSWORD@127.0.0.1:PORT/askara_test?sslmode=disable`, for test
+    /// clients that talk to the server directly (`tokio_postgres::connect`); a target refuses
+    /// a password in its URL, so targets use `url_without_password` and `with_password`.
     pub url: String,
     /// The same without password (it then comes from `PASSWORD` / `with_password`).
     pub url_without_password: String,
@@ -105,22 +118,27 @@ fn run(mut c: Command, what: &str) -> io::Result<()> {
 impl TestPostgres {
     /// A server without TLS.
     pub fn start() -> io::Result<TestPostgres> {
-        Self::start_inner(false, false)
+        Self::start_inner(false, false, HostAuth::Scram)
+    }
+
+    /// A server without TLS whose TCP connections authenticate with `auth`.
+    pub fn start_with_auth(auth: HostAuth) -> io::Result<TestPostgres> {
+        Self::start_inner(false, false, auth)
     }
 
     /// A server without TLS and with `fsync` on (the others run with `fsync=off` for speed),
     /// for benchmarks whose commit latency should be honest.
     pub fn start_durable() -> io::Result<TestPostgres> {
-        Self::start_inner(false, true)
+        Self::start_inner(false, true, HostAuth::Scram)
     }
 
     /// A server with TLS on, its certificate for `localhost` only, signed by a throwaway CA
     /// (made with `openssl req` / `openssl x509`; `ca_cert` is the CA), so `verify-full` passes for host `localhost` and fails for `127.0.0.1`.
     pub fn start_tls() -> io::Result<TestPostgres> {
-        Self::start_inner(true, false)
+        Self::start_inner(true, false, HostAuth::Scram)
     }
 
-    fn start_inner(tls: bool, durable: bool) -> io::Result<TestPostgres> {
+    fn start_inner(tls: bool, durable: bool, auth: HostAuth) -> io::Result<TestPostgres> {
         let bin = bin_dir()?;
         let dir = tempfile::Builder::new().prefix("askara-pg-").tempdir()?;
         let root = is_root();
@@ -154,7 +172,11 @@ impl TestPostgres {
                 "-U",
                 USER,
                 "--auth-local=trust",
-                "--auth-host=scram-sha-256",
+                match auth {
+                    HostAuth::Scram => "--auth-host=scram-sha-256",
+                    HostAuth::Md5 => "--auth-host=md5",
+                    HostAuth::Password => "--auth-host=password",
+                },
                 "-E",
                 "UTF8",
                 "--no-sync",
@@ -257,7 +279,28 @@ impl TestPostgres {
             .arg(pg.dir.path())
             .args(["-p", &port.to_string(), "-U", USER, DATABASE]);
         run(c, "createdb")?;
+        if auth == HostAuth::Md5 {
+            // Store the password as MD5, so that md5 in pg_hba.conf really means MD5.
+            let sql =
+                format!("SET password_encryption = 'md5'; ALTER ROLE {USER} PASSWORD '{PASSWORD}'");
+            run(pg.psql(&sql), "psql storing the password as MD5")?;
+        }
         Ok(pg)
+    }
+
+    /// `psql` over the local socket (trusted), as the superuser `askara`.
+    fn psql(&self, sql: &str) -> Command {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.arg("-h")
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), "-U", USER, "-d", DATABASE])
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]);
+        c
+    }
+
+    /// Runs SQL as the superuser over the local socket (roles, settings for a test).
+    pub fn run_sql(&self, sql: &str) -> io::Result<()> {
+        run(self.psql(sql), "psql")
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -1,4 +1,9 @@
 //! Target URLs: `sqlite:PATH`, `sqlite://PATH`, `postgres://user@host:port/db?sslmode=…`.
+//!
+//! PostgreSQL is verified TLS unless told otherwise: with no `sslmode` in the URL nor in
+//! `PGSSLMODE`, it is `verify-full` (see `tls.rs` for where the root certificates come from).
+//! A password is never part of a target URL: URLs end up in settings files, shell histories
+//! and process lists; it comes from the keyring or `PGPASSWORD`.
 
 use crate::ImportError;
 use std::fmt;
@@ -27,7 +32,8 @@ impl fmt::Debug for Password {
     }
 }
 
-/// libpq's `sslmode`, all six values honoured (`allow` is treated as `prefer`).
+/// libpq's `sslmode`, all six values honoured (`allow` is treated as `prefer`). The default is
+/// `verify-full`; the weaker modes apply only when written in the URL or `PGSSLMODE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
     Disable,
@@ -47,6 +53,18 @@ impl SslMode {
             SslMode::VerifyFull => "verify-full",
         }
     }
+
+    /// libpq's spelling, `allow` read as `prefer`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
 }
 
 /// Where the server's CA certificate comes from, for `verify-ca` / `verify-full`
@@ -58,6 +76,40 @@ pub enum RootCert {
     System,
 }
 
+impl RootCert {
+    fn parse(v: &str) -> RootCert {
+        if v == "system" {
+            RootCert::System
+        } else {
+            RootCert::File(PathBuf::from(v))
+        }
+    }
+}
+
+/// The libpq environment variables a target honours, read once so that parsing is a pure
+/// function of the URL and these (tests pass their own instead of changing the process's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PgEnv {
+    /// `PGSSLMODE`: the sslmode when the URL has none.
+    pub sslmode: Option<String>,
+    /// `PGSSLROOTCERT`: the root certificate(s) when the URL has no `sslrootcert`.
+    pub sslrootcert: Option<String>,
+    /// `PGUSER`: the user when the URL has none.
+    pub user: Option<String>,
+}
+
+impl PgEnv {
+    /// This process's `PGSSLMODE`, `PGSSLROOTCERT` and `PGUSER` (empty values count as unset).
+    pub fn from_process() -> PgEnv {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        PgEnv {
+            sslmode: var("PGSSLMODE"),
+            sslrootcert: var("PGSSLROOTCERT"),
+            user: var("PGUSER"),
+        }
+    }
+}
+
 /// A parsed PostgreSQL target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgSpec {
@@ -66,7 +118,14 @@ pub struct PgSpec {
     pub user: String,
     pub dbname: String,
     pub sslmode: SslMode,
+    /// Whether `sslmode` was written (URL or `PGSSLMODE`) rather than the default: errors
+    /// then say how to get a verified connection instead of repeating a choice.
+    pub sslmode_explicit: bool,
+    /// From the URL or `PGSSLROOTCERT`; `None`: libpq's `~/.postgresql/root.crt` when it
+    /// exists, else the system roots (`tls.rs`).
     pub sslrootcert: Option<RootCert>,
+    /// Never from the URL (refused there): from the keyring or the caller, see
+    /// [`TargetSpec::with_password`]; `PGPASSWORD` is read when connecting.
     pub password: Option<Password>,
     pub application_name: String,
 }
@@ -79,8 +138,15 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
-    /// Parses a target URL. Anything but SQLite or PostgreSQL is `unsupported_target`.
+    /// Parses a target URL, honouring this process's `PGSSLMODE`, `PGSSLROOTCERT` and
+    /// `PGUSER`. Anything but SQLite or PostgreSQL is `unsupported_target`, and so is a
+    /// PostgreSQL URL that holds a password.
     pub fn parse(url: &str) -> Result<TargetSpec, ImportError> {
+        Self::parse_with_env(url, &PgEnv::from_process())
+    }
+
+    /// [`TargetSpec::parse`] with the libpq environment given.
+    pub fn parse_with_env(url: &str, env: &PgEnv) -> Result<TargetSpec, ImportError> {
         let url = url.trim();
         let (scheme, rest) = url.split_once(':').ok_or_else(|| {
             ImportError::UnsupportedTarget(format!("target has no scheme; {SUPPORTED}"))
@@ -98,7 +164,7 @@ impl TargetSpec {
                     path: PathBuf::from(path),
                 })
             }
-            "postgres" | "postgresql" => parse_pg(url).map(TargetSpec::Postgres),
+            "postgres" | "postgresql" => parse_pg(url, env).map(TargetSpec::Postgres),
             other => {
                 // Never echo the whole URL: it may hold a password.
                 let shown: String = other.chars().take(20).collect();
@@ -154,10 +220,13 @@ impl fmt::Display for TargetSpec {
     }
 }
 
-fn parse_pg(raw: &str) -> Result<PgSpec, ImportError> {
+/// The one line for a password written into a target URL (the URL itself is not echoed).
+const PASSWORD_IN_URL: &str = "a password in the target URL is not accepted: take it out of the URL and type it in the password field of the desktop's Settings (kept in the OS keyring, where the CLI finds it too) or set PGPASSWORD";
+
+fn parse_pg(raw: &str, env: &PgEnv) -> Result<PgSpec, ImportError> {
     let bad = |what: &str| {
         ImportError::UnsupportedTarget(format!(
-            "PostgreSQL target {what}; write postgres://user@host:5432/database?sslmode=require"
+            "PostgreSQL target {what}; write postgres://user@host:5432/database?sslmode=verify-full"
         ))
     };
     let url = url::Url::parse(raw).map_err(|_| bad("is not a valid URL"))?;
@@ -168,51 +237,53 @@ fn parse_pg(raw: &str) -> Result<PgSpec, ImportError> {
         None => return Err(bad("has no host")),
     };
     let decode = percent_decode;
+    // `postgres://user:@host` (an empty password) is refused too: it is still a password field.
+    if url.password().is_some() || raw.split('?').next().is_some_and(has_userinfo_colon) {
+        return Err(ImportError::UnsupportedTarget(PASSWORD_IN_URL.into()));
+    }
     let mut user = decode(url.username());
-    let password = url.password().map(|p| Password::new(decode(p)));
     let mut dbname = decode(url.path().trim_start_matches('/'));
     let mut port = url.port().unwrap_or(5432);
     let mut host = host;
-    let mut sslmode = SslMode::Prefer;
+    let mut sslmode = None;
     let mut sslrootcert = None;
     let mut application_name = "askara-inbox".to_string();
+    let unknown_sslmode = |from: &str| {
+        ImportError::UnsupportedTarget(format!(
+            "{from} has an unknown sslmode: use disable, prefer, require, verify-ca or verify-full (the default)"
+        ))
+    };
     for (k, v) in url.query_pairs() {
         match k.as_ref() {
             "sslmode" => {
-                sslmode = match v.as_ref() {
-                    "disable" => SslMode::Disable,
-                    "allow" | "prefer" => SslMode::Prefer,
-                    "require" => SslMode::Require,
-                    "verify-ca" => SslMode::VerifyCa,
-                    "verify-full" => SslMode::VerifyFull,
-                    _ => {
-                        return Err(bad(
-                            "has an unknown sslmode (use disable, prefer, require, verify-ca or verify-full)",
-                        ))
-                    }
-                }
+                sslmode = Some(SslMode::parse(&v).ok_or_else(|| unknown_sslmode("the target URL"))?)
             }
-            "sslrootcert" => {
-                sslrootcert = Some(if v == "system" {
-                    RootCert::System
-                } else {
-                    RootCert::File(PathBuf::from(v.as_ref()))
-                })
-            }
+            "sslrootcert" => sslrootcert = Some(RootCert::parse(&v)),
             "user" => user = v.into_owned(),
             "dbname" => dbname = v.into_owned(),
             "host" => host = v.into_owned(),
             "port" => port = v.parse().map_err(|_| bad("has a bad port"))?,
             "application_name" => application_name = v.into_owned(),
-            "password" => {
-                return Err(bad("carries password= in its query; pass the password separately"))
-            }
+            "password" => return Err(ImportError::UnsupportedTarget(PASSWORD_IN_URL.into())),
             "connect_timeout" | "channel_binding" | "sslnegotiation" => {}
             _ => {} // other libpq parameters are accepted and ignored
         }
     }
+    // The environment fills in what the URL leaves out, as libpq does.
+    let sslmode_explicit = sslmode.is_some() || env.sslmode.is_some();
+    let sslmode = match (sslmode, env.sslmode.as_deref()) {
+        (Some(m), _) => m,
+        (None, Some(e)) => SslMode::parse(e.trim()).ok_or_else(|| unknown_sslmode("PGSSLMODE"))?,
+        (None, None) => SslMode::VerifyFull,
+    };
+    if sslrootcert.is_none() {
+        sslrootcert = env
+            .sslrootcert
+            .as_deref()
+            .map(|v| RootCert::parse(v.trim()));
+    }
     if user.is_empty() {
-        user = std::env::var("PGUSER").unwrap_or_default();
+        user = env.user.clone().unwrap_or_default();
     }
     if user.is_empty() {
         return Err(bad("has no user name"));
@@ -226,10 +297,23 @@ fn parse_pg(raw: &str) -> Result<PgSpec, ImportError> {
         user,
         dbname,
         sslmode,
+        sslmode_explicit,
         sslrootcert,
-        password,
+        password: None,
         application_name,
     })
+}
+
+/// Whether the part of `scheme://userinfo@host…` before `@` holds a `:` (a password field,
+/// even an empty one, which `url` reports as no password).
+fn has_userinfo_colon(before_query: &str) -> bool {
+    let after_scheme = before_query
+        .split_once("://")
+        .map_or(before_query, |(_, r)| r);
+    let authority = after_scheme.split('/').next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// How to connect and how big import batches are.

@@ -42,13 +42,11 @@ async fn default_schema_idempotency_conflicts_auth_and_injection() {
     .unwrap();
     assert_eq!(e.code(), "auth", "{e}");
     assert!(!e.to_string().contains("wrong"));
-    connect(
-        &TargetSpec::parse(&pg.url).unwrap(),
-        None,
-        ConnectOptions::default(),
-    )
-    .await
-    .unwrap();
+    // A password inside the URL is refused before anything is sent (it comes from the
+    // keyring, `with_password` or PGPASSWORD).
+    let e = TargetSpec::parse(&pg.url).unwrap_err();
+    assert!(e.to_string().contains("PGPASSWORD"), "{e}");
+    assert!(!e.to_string().contains(&pg.password), "{e}");
     // sslmode=require against a server without TLS: a clear TLS error.
     let req = TargetSpec::parse(&pg.url_with("127.0.0.1", "sslmode=require"))
         .unwrap()
@@ -579,6 +577,8 @@ async fn tls_modes_against_a_self_signed_server() {
         .unwrap_err();
     assert_eq!(e.code(), "tls", "{e}");
     assert!(e.to_string().contains("127.0.0.1"), "{e}");
+    // No sslrootcert: the system roots (or ~/.postgresql/root.crt), which do not hold the
+    // throwaway CA.
     let e = try_("localhost", "sslmode=verify-full".into())
         .await
         .unwrap_err();

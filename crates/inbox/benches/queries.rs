@@ -232,7 +232,7 @@ async fn main() {
         .unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.sqlite");
-    let inbox = Inbox::open(&path).unwrap();
+    let inbox = Inbox::open(&path, &test_key()).unwrap();
     let mut rng = StdRng::seed_from_u64(42);
     let vocab = vocabulary(&mut rng);
     let patients: Vec<(String, String, String, String)> = (0..5000)
@@ -328,7 +328,7 @@ async fn main() {
     }
     println!(
         "plan (newest-first search): {:?}",
-        explain_search(&path, "patient", &SearchQuery::default()).unwrap()
+        explain_search(&path, &test_key(), "patient", &SearchQuery::default()).unwrap()
     );
     println!(
         "{} runs each, through the async API (spawn_blocking + pool):",
@@ -557,4 +557,9 @@ async fn main() {
     for (what, ok) in checks {
         println!("{} {what}", if ok { "PASS" } else { "MISS" });
     }
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

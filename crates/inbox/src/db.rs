@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::encryption::{apply_key, InboxKey};
 use crate::error::InboxError;
 
 /// Schema migrations, in order. Version N = the first N applied (`PRAGMA user_version`).
@@ -14,6 +15,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_webhook_queue.sql"),
     include_str!("../migrations/0003_note_origin.sql"),
+    include_str!("../migrations/0004_audit_chain.sql"),
 ];
 
 /// The schema version this build writes.
@@ -21,8 +23,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens one connection with the inbox's pragmas.
-pub(crate) fn connect(path: &Path) -> Result<Connection, InboxError> {
+/// Opens one connection, keyed, with the inbox's pragmas.
+pub(crate) fn connect(path: &Path, key: &InboxKey) -> Result<Connection, InboxError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -30,6 +32,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, InboxError> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
+    apply_key(&conn, key, path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL: readers never block the writer nor each other, across processes.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -40,7 +43,8 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, InboxError> {
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;",
+         PRAGMA cache_size = -16000;
+         PRAGMA secure_delete = ON;",
     )?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
@@ -66,9 +70,18 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), InboxError> {
             return Ok(());
         };
         tx.execute_batch(sql)?;
+        finish_migration(&tx, v + 1)?;
         tx.pragma_update(None, "user_version", v + 1)?;
         tx.commit()?;
         tracing::info!(version = v + 1, "inbox schema migrated");
+    }
+}
+
+/// The Rust step that completes a migration, in its transaction, by the version it makes.
+fn finish_migration(tx: &Connection, version: i64) -> Result<(), InboxError> {
+    match version {
+        4 => crate::audit_chain::chain_legacy_rows(tx),
+        _ => Ok(()),
     }
 }
 
@@ -76,14 +89,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), InboxError> {
 /// a thousand concurrent requests queue on the semaphore instead of flooding the blocking pool.
 pub(crate) struct Pool {
     path: PathBuf,
+    key: InboxKey,
     idle: Mutex<Vec<Connection>>,
     pub(crate) permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Pool {
-    pub(crate) fn new(path: PathBuf, first: Connection, cap: usize) -> Pool {
+    pub(crate) fn new(path: PathBuf, key: InboxKey, first: Connection, cap: usize) -> Pool {
         Pool {
             path,
+            key,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
         }
@@ -98,7 +113,7 @@ impl Pool {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         match idle {
             Some(c) => Ok(c),
-            None => connect(&self.path),
+            None => connect(&self.path, &self.key),
         }
     }
 

@@ -16,6 +16,7 @@ pub enum ErrorCode {
     InvalidTransition,
     InvalidInput,
     SchemaTooNew,
+    WrongKey,
     Internal,
 }
 
@@ -28,6 +29,7 @@ impl ErrorCode {
             ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::SchemaTooNew => "schema_too_new",
+            ErrorCode::WrongKey => "wrong_key",
             ErrorCode::Internal => "internal",
         }
     }
@@ -85,6 +87,12 @@ pub enum InboxError {
     #[error("the inbox holds data this build cannot read ({0}); update Askara Inbox or restore the file from a backup")]
     Corrupt(String),
 
+    #[error("the inbox {path} cannot be opened with the key this workstation holds (wrong or replaced key); restore the inbox key to the OS keyring, or move the file away to start an empty inbox (notes are fetched again from Askara, local review states are lost)")]
+    WrongKey { path: PathBuf },
+
+    #[error("cannot encrypt the inbox ({0}); nothing was lost: the plaintext inbox is untouched, fix the cause and start again")]
+    Migration(String),
+
     #[error("an inbox background task failed ({0}); restart Askara Inbox")]
     Task(String),
 }
@@ -102,6 +110,8 @@ impl InboxError {
                 ErrorCode::Database
             }
             InboxError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            InboxError::WrongKey { .. } => ErrorCode::WrongKey,
+            InboxError::Migration(_) => ErrorCode::Database,
             InboxError::Task(_) => ErrorCode::Internal,
         }
     }

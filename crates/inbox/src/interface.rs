@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::webhook_queue::{DeliveryState, NewDelivery, PendingDelivery, QueueCounts};
 use crate::{
     AuditEvent, ImportAttempt, Inbox, InboxError, IngestReport, ListQuery, NoteRecord, NoteVersion,
-    Origin, PatientSummary, SearchQuery, SearchResults, Status, StatusChange,
+    Origin, PatientSummary, PruneReport, SearchQuery, SearchResults, Status, StatusChange,
 };
 
 #[async_trait::async_trait]
@@ -49,6 +49,9 @@ pub trait InboxStore: Send + Sync {
         attempts: Vec<ImportAttempt>,
         actor: &str,
     ) -> Result<usize, InboxError>;
+    /// A person opened a note (audit action `read`); `false` when it repeats that person's
+    /// previous read of it (see [`crate::READ_REPEAT_WINDOW`]).
+    async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, InboxError>;
     /// Newest first; one note's, or everything's.
     async fn audit_log(
         &self,
@@ -63,6 +66,9 @@ pub trait InboxStore: Send + Sync {
         text: Option<String>,
         limit: usize,
     ) -> Result<Vec<PatientSummary>, InboxError>;
+    /// Retention: removes imported and dismissed notes whose status changed before `cutoff`
+    /// (with their versions, index entries and lone patients) and old processed deliveries.
+    async fn prune(&self, cutoff: DateTime<Utc>, actor: &str) -> Result<PruneReport, InboxError>;
 }
 
 #[async_trait::async_trait]
@@ -109,6 +115,9 @@ impl InboxStore for Inbox {
     ) -> Result<usize, InboxError> {
         Inbox::record_imports(self, attempts, actor).await
     }
+    async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, InboxError> {
+        Inbox::record_read(self, uuid, actor).await
+    }
     async fn audit_log(
         &self,
         uuid: Option<String>,
@@ -128,6 +137,9 @@ impl InboxStore for Inbox {
         limit: usize,
     ) -> Result<Vec<PatientSummary>, InboxError> {
         Inbox::patients(self, text, limit).await
+    }
+    async fn prune(&self, cutoff: DateTime<Utc>, actor: &str) -> Result<PruneReport, InboxError> {
+        Inbox::prune(self, cutoff, actor).await
     }
 }
 

@@ -6,17 +6,22 @@
 //! pooled connection, so the runtime is never blocked. Nothing here logs note content or
 //! patient names.
 
+mod audit_chain;
 mod db;
+pub mod encryption;
 mod error;
 mod fold;
 mod import_log;
 mod interface;
 mod model;
+mod retention;
 mod store;
 pub mod sync;
 pub mod webhook_queue;
 
+pub use audit_chain::{AuditBreak, AuditCheck, AuditProblem, AUDIT_GENESIS, READ_REPEAT_WINDOW};
 pub use db::SCHEMA_VERSION;
+pub use encryption::InboxKey;
 pub use error::{ErrorCode, InboxError};
 pub use fold::{fold, fts_query, search_terms, Matcher};
 pub use import_log::ImportAttempt;
@@ -25,4 +30,5 @@ pub use model::{
     AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, Origin, PatientSummary,
     SearchOrder, SearchQuery, SearchResults, Source, Status, StatusChange,
 };
+pub use retention::PruneReport;
 pub use store::{explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

@@ -16,7 +16,7 @@ fn note(uuid: &str) -> askara::Note {
 #[tokio::test]
 async fn only_committed_attempts_move_notes_and_every_attempt_is_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("i.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("i.sqlite3"), &test_key()).unwrap();
     inbox
         .ingest(vec![note("a"), note("b")], Source::Poll, vec![])
         .await
@@ -71,4 +71,9 @@ async fn only_committed_attempts_move_notes_and_every_attempt_is_audited() {
         Status::New,
         "rolled back"
     );
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

@@ -24,7 +24,7 @@ fn odegard() -> Value {
 
 fn open_temp() -> (tempfile::TempDir, Inbox) {
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("nested/dir/inbox.sqlite")).unwrap();
+    let inbox = Inbox::open(dir.path().join("nested/dir/inbox.sqlite"), &test_key()).unwrap();
     (dir, inbox)
 }
 
@@ -72,14 +72,16 @@ async fn migrations_are_idempotent_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.sqlite");
     {
-        let inbox = Inbox::open(&path).unwrap();
+        let inbox = Inbox::open(&path, &test_key()).unwrap();
         seed(&inbox).await;
     }
     for _ in 0..3 {
-        let inbox = Inbox::open(&path).unwrap();
+        let inbox = Inbox::open(&path, &test_key()).unwrap();
         assert_eq!(inbox.list(ListQuery::default()).await.unwrap().len(), 4);
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", test_key().to_hex()))
+        .unwrap();
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
@@ -92,7 +94,7 @@ async fn migrations_are_idempotent_on_reopen() {
     conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
         .unwrap();
     drop(conn);
-    let err = Inbox::open(&path).unwrap_err();
+    let err = Inbox::open(&path, &test_key()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::SchemaTooNew);
 }
 
@@ -370,8 +372,8 @@ async fn ingest_and_sync_state_are_atomic() {
 async fn two_handles_on_one_file_write_and_read_concurrently() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.sqlite");
-    let a = Inbox::open(&path).unwrap();
-    let b = Inbox::open(&path).unwrap(); // a second "process": its own pool and connections
+    let a = Inbox::open(&path, &test_key()).unwrap();
+    let b = Inbox::open(&path, &test_key()).unwrap(); // a second "process": its own pool and connections
     let mut tasks = Vec::new();
     for (w, inbox) in [(0, a.clone()), (1, b.clone())] {
         tasks.push(tokio::spawn(async move {
@@ -969,7 +971,7 @@ fn inbox_is_send_sync_and_cheap_to_clone() {
 fn newest_first_search_is_driven_by_fts_rowid_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.sqlite");
-    drop(Inbox::open(&path).unwrap());
+    drop(Inbox::open(&path, &test_key()).unwrap());
     for q in [
         SearchQuery::default(),
         SearchQuery {
@@ -978,7 +980,9 @@ fn newest_first_search_is_driven_by_fts_rowid_order() {
             ..Default::default()
         },
     ] {
-        let plan = explain_search(&path, "pain", &q).unwrap().join(" | ");
+        let plan = explain_search(&path, &test_key(), "pain", &q)
+            .unwrap()
+            .join(" | ");
         assert!(plan.starts_with("SCAN notes_fts"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
@@ -1018,7 +1022,7 @@ thread_local! {
     /// One seeded inbox per proptest thread (the folder goes when the thread ends).
     static INBOX: (tempfile::TempDir, Inbox) = {
         let dir = tempfile::tempdir().unwrap();
-        let inbox = Inbox::open(dir.path().join("prop.sqlite")).unwrap();
+        let inbox = Inbox::open(dir.path().join("prop.sqlite"), &test_key()).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(seed(&inbox));
         (dir, inbox)
@@ -1151,4 +1155,9 @@ async fn notes_sharing_a_created_instant_keep_arrival_order_among_neighbours() {
         .collect();
     // Newest first: the .9 notes (latest arrival first), then the .5 ones the same way.
     assert_eq!(order, ["late-2", "late-1", "same-3", "same-2", "same-1"]);
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

@@ -186,7 +186,7 @@ async fn wrong_client_secret_says_so() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("i.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("i.sqlite3"), &test_key()).unwrap();
     let clock: SharedClock = Arc::new(ManualClock::new(Utc::now()));
     let cfg = ClientConfig::new(&sim.base_url(), "askara-inbox-demo")
         .unwrap()
@@ -209,7 +209,7 @@ async fn unreachable_host_is_reported_as_such() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("i.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("i.sqlite3"), &test_key()).unwrap();
     let clock: SharedClock = Arc::new(ManualClock::new(Utc::now()));
     let cfg = ClientConfig::new(&format!("http://127.0.0.1:{port}"), "x")
         .unwrap()
@@ -324,4 +324,9 @@ async fn the_loop_waits_30_to_60_s_and_backs_off_while_askara_fails() {
         .poller
         .next_delay(&Err(SyncError::Api(ApiError::AuthExpired)));
     assert_eq!(d, Duration::from_secs(300));
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

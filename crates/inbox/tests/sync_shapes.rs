@@ -340,6 +340,9 @@ impl inbox::InboxStore for FailingStore {
     ) -> Result<usize, inbox::InboxError> {
         self.inner.record_imports(attempts, actor).await
     }
+    async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, inbox::InboxError> {
+        self.inner.record_read(uuid, actor).await
+    }
     async fn audit_log(
         &self,
         uuid: Option<String>,
@@ -361,6 +364,13 @@ impl inbox::InboxStore for FailingStore {
         limit: usize,
     ) -> Result<Vec<inbox::PatientSummary>, inbox::InboxError> {
         self.inner.patients(text, limit).await
+    }
+    async fn prune(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        actor: &str,
+    ) -> Result<inbox::PruneReport, inbox::InboxError> {
+        self.inner.prune(cutoff, actor).await
     }
 }
 

@@ -41,7 +41,7 @@ impl Running {
 }
 
 async fn start_in(dir: TempDir, listener: tokio::net::TcpListener, cfg: ReceiverConfig) -> Running {
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("inbox.sqlite3"), &test_key()).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let receiver = Receiver::start(inbox.clone(), cfg);
     let (tx, rx) = oneshot::channel::<()>();
@@ -345,7 +345,7 @@ async fn a_queue_left_by_a_killed_process_is_drained_by_try_once() {
     let notes: Vec<Value> = (0..5).map(|i| note(500 + i)).collect();
     {
         // The first process stored deliveries (acknowledged them) and died before processing.
-        let inbox = Inbox::open(&path).unwrap();
+        let inbox = Inbox::open(&path, &test_key()).unwrap();
         for n in &notes {
             inbox
                 .enqueue_delivery(NewDelivery {
@@ -359,7 +359,7 @@ async fn a_queue_left_by_a_killed_process_is_drained_by_try_once() {
         }
         assert_eq!(inbox.delivery_counts().await.unwrap().pending, 5);
     }
-    let inbox = Inbox::open(&path).unwrap();
+    let inbox = Inbox::open(&path, &test_key()).unwrap();
     let r = Receiver::start(
         inbox.clone(),
         ReceiverConfig {
@@ -735,4 +735,9 @@ async fn a_client_sending_headers_slowly_is_cut_off_and_a_full_queue_answers_503
     let h = health(&r.url, Some("203.0.113.9")).await;
     assert_eq!(h, json!({"status": "ok"}));
     r.stop().await;
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }

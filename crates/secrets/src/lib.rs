@@ -1,5 +1,6 @@
 //! Secrets in the OS keyring (Secret Service on Linux, Keychain, Credential Manager): Askara
-//! sign-ins (as an [`askara::TokenStore`]) and import-target passwords.
+//! sign-ins (as an [`askara::TokenStore`]), import-target passwords and the desktop's unlock PIN
+//! (its Argon2id hash, a [`KeyringValue`]).
 //!
 //! There is no in-memory fallback: a platform without a keyring store does not build, and a
 //! keyring that is locked or missing is an error that says how to fix it. A headless server
@@ -208,7 +209,8 @@ impl TokenStore for FileTokenStore {
     }
 }
 
-fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+/// Writes `body` to a new or truncated file readable by its owner only (0600), synced.
+pub fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).truncate(true).write(true);
@@ -257,6 +259,47 @@ impl KeyringPassword {
     }
 }
 
+/// The account key for the desktop's unlock PIN (its Argon2id hash): one per data dir, so two
+/// inboxes on one computer have a PIN each.
+pub fn pin_account(data_dir: &Path) -> String {
+    format!("unlock-pin|{}", data_dir.display())
+}
+
+/// One string value in the keyring (the unlock PIN's hash, see [`pin_account`]). Never
+/// printed: reads come back [`askara::Sensitive`].
+pub struct KeyringValue {
+    entry: keyring::Entry,
+}
+
+impl KeyringValue {
+    pub fn open(account: &str) -> Result<Self, String> {
+        Ok(KeyringValue {
+            entry: keyring::Entry::new(SERVICE, account).map_err(|e| unavailable(&e))?,
+        })
+    }
+
+    /// The value, or `None` when there is none; `Err` says what to do.
+    pub fn get(&self) -> Result<Option<askara::Sensitive<String>>, String> {
+        match self.entry.get_password() {
+            Ok(v) => Ok(Some(askara::Sensitive::new(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    pub fn set(&self, value: &str) -> Result<(), String> {
+        self.entry.set_password(value).map_err(|e| unavailable(&e))
+    }
+
+    /// Removes it; removing what is not there is fine.
+    pub fn clear(&self) -> Result<(), String> {
+        match self.entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +311,10 @@ mod tests {
             token_account("https://api.askara.ai", "c")
         );
         assert_eq!(password_account("sqlite:/x"), "import-target|sqlite:/x");
+        assert_eq!(
+            pin_account(Path::new("/home/a/.local/share/askara-inbox")),
+            "unlock-pin|/home/a/.local/share/askara-inbox"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! window. Logs and events never carry note content or patient names.
 //!
 //! One file per concern: [`demo`], [`sync`] (polling, status, quitting), [`sign_in`],
-//! [`notes`] (lists, review, import) and [`settings`].
+//! [`notes`] (lists, review, import), [`settings`] and [`lock`] (the idle lock).
 
 use crate::error::CmdError;
 use crate::notify::{NewNotesNotifier, Notification};
@@ -15,7 +15,7 @@ use app::{Identity, Settings};
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SystemClock, TokenStore};
 use import::{ImportTarget, TargetSpec};
 use inbox::sync::SyncStatus;
-use inbox::{Inbox, InboxStore, ListQuery, SearchQuery, Status};
+use inbox::{InboxStore, ListQuery, SearchQuery, Status};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -36,12 +36,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 mod demo;
+mod lock;
 mod notes;
 mod settings;
 mod sign_in;
 mod sync;
 
 pub use demo::Demo;
+pub use lock::LockView;
 use sign_in::PendingSignIn;
 use sync::SyncTask;
 pub use sync::DRAIN_TIMEOUT;
@@ -132,6 +134,8 @@ pub struct Core {
     target: tokio::sync::Mutex<CachedTarget>,
     shell: Arc<dyn Shell>,
     who: Identity,
+    /// The idle lock ([`lock`]): note commands refuse while it is on.
+    idle: lock::LockKeeper,
 }
 
 impl Core {
@@ -170,7 +174,17 @@ impl Core {
         demo: Option<Demo>,
         shell: Arc<dyn Shell>,
     ) -> Result<Arc<Core>, CmdError> {
-        let inbox: Arc<dyn InboxStore> = Arc::new(Inbox::open(app::paths::inbox_path(&data_dir))?);
+        // The demo's inbox is synthetic and its data dir temporary: its key stays in a file
+        // there and goes with it, instead of leaving a keyring entry behind every demo.
+        let policy = match demo {
+            Some(_) => app::inbox_key::KeyPolicy::File,
+            None => app::inbox_key::KeyPolicy::KeyringElseFile,
+        };
+        let opened = app::inbox_key::open_inbox(&data_dir, policy)?;
+        if let (Some(w), None) = (&opened.warning, &demo) {
+            tracing::warn!("{w}");
+        }
+        let inbox: Arc<dyn InboxStore> = Arc::new(opened.inbox);
         // The demo's sign-in is throwaway: a keyring that is missing or locked (one that
         // refuses writes) must not stop it, so it stays in memory then, and the strip says so.
         let memory_tokens = match demo.as_ref().map(|_| secrets::probe_write()) {
@@ -181,6 +195,7 @@ impl Core {
             _ => None,
         };
         Ok(Arc::new(Core {
+            idle: lock::LockKeeper::new(&data_dir, &settings, demo.is_some()),
             data_dir,
             inbox,
             demo,

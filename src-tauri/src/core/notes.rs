@@ -11,6 +11,7 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<NoteRow>, CmdError> {
+        self.unlocked()?;
         let q = ListQuery {
             status: parse_status(status)?,
             patient_uuid: patient,
@@ -33,6 +34,7 @@ impl Core {
         patient: Option<String>,
         limit: usize,
     ) -> Result<Vec<NoteRow>, CmdError> {
+        self.unlocked()?;
         let matcher = inbox::Matcher::new(text);
         let q = SearchQuery {
             status: parse_status(status)?,
@@ -56,6 +58,7 @@ impl Core {
     /// One note; with a search `query`, its matched words are marked, and a revised note says
     /// what changed since the version that was imported (or the one before it).
     pub async fn get(&self, uuid: &str, query: Option<&str>) -> Result<NoteView, CmdError> {
+        self.unlocked()?;
         let note = self
             .inbox
             .get(uuid)
@@ -63,6 +66,8 @@ impl Core {
             .ok_or_else(|| inbox::InboxError::NotFound {
                 uuid: uuid.to_string(),
             })?;
+        // Opening a note is audited (a reload of the open note is the same read).
+        self.inbox.record_read(uuid, &self.who.actor).await?;
         let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
         let mut view = NoteView::new(note, versions.len(), &audit);
@@ -79,6 +84,7 @@ impl Core {
 
     /// Earlier contents of a revised note, newest first.
     pub async fn versions(&self, uuid: &str) -> Result<Vec<VersionView>, CmdError> {
+        self.unlocked()?;
         let mut v: Vec<VersionView> = self
             .inbox
             .versions(uuid)
@@ -113,6 +119,7 @@ impl Core {
         text: Option<String>,
         limit: usize,
     ) -> Result<Vec<PatientView>, CmdError> {
+        self.unlocked()?;
         let text = text.filter(|t| !t.trim().is_empty());
         Ok(self
             .inbox
@@ -125,6 +132,7 @@ impl Core {
 
     /// Reviewed, dismissed, or back to new (undo); the previous status comes back for undo.
     pub async fn set_status(&self, uuid: &str, status: &str) -> Result<String, CmdError> {
+        self.unlocked()?;
         let to: Status = status.parse()?;
         let change = self.inbox.set_status(uuid, to, &self.who.actor).await?;
         self.notes_changed("status").await;
@@ -139,6 +147,7 @@ impl Core {
         uuid: &str,
         allow_update: bool,
     ) -> Result<ImportView, CmdError> {
+        self.unlocked()?;
         let _in_flight = self.imports.read().await;
         let note = self
             .inbox

@@ -11,13 +11,21 @@ impl Core {
         settings: Settings,
         password: Option<String>,
     ) -> Result<(), CmdError> {
+        self.unlocked()?;
         settings.validate()?;
+        // Moving the token, device or authorize URL signs out first: a sign-in made through
+        // one set of endpoints is not carried over to another.
+        if self.settings().needs_sign_out(&settings) {
+            self.sign_out().await?;
+        }
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;
         }
         settings.save(&self.data_dir)?;
         let was_syncing = lock(&self.sync).is_some();
+        let idle_minutes = settings.idle_lock_minutes;
         *lock(&self.settings) = settings;
+        self.apply_idle_setting(idle_minutes);
         lock(&self.api).take();
         self.target.lock().await.take();
         if was_syncing {
@@ -42,6 +50,7 @@ impl Core {
         settings: Settings,
         password: Option<String>,
     ) -> Result<ConnectionReport, CmdError> {
+        self.unlocked()?;
         let cfg = settings.client_config(None)?;
         let askara = match probe_http(cfg.base_url.as_str()).await {
             Ok(status) => Check {

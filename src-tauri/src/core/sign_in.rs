@@ -4,7 +4,8 @@
 use super::*;
 
 pub(super) struct PendingSignIn {
-    verification_url: String,
+    /// The page to open, or why it is not opened (its text then carries the code and URL).
+    verification_url: Result<String, CmdError>,
     task: JoinHandle<()>,
 }
 
@@ -29,7 +30,10 @@ impl Core {
                 )
             })?;
             let session = auth.start_pkce(loopback.redirect.clone())?;
+            // Callbacks with another state are answered 400 and the listener keeps waiting.
+            loopback.expect_state(session.state.clone());
             let url = session.authorize_url.to_string();
+            let checked = checked_url(auth.config(), &url, None);
             let finish = async move {
                 let cb = tokio::time::timeout(BROWSER_SIGN_IN_TIMEOUT, loopback.wait())
                     .await
@@ -55,7 +59,7 @@ impl Core {
                     }))),
                 }
             };
-            self.finish_sign_in_in_background(url.clone(), finish);
+            self.finish_sign_in_in_background(checked, finish);
             return Ok(SignInView::Browser { authorize_url: url });
         }
         let device = auth.start_device().await?;
@@ -70,7 +74,8 @@ impl Core {
             .verification_uri_complete
             .clone()
             .unwrap_or_else(|| view.verification_uri.clone());
-        self.finish_sign_in_in_background(url, async move {
+        let checked = checked_url(auth.config(), &url, Some(&view.user_code));
+        self.finish_sign_in_in_background(checked, async move {
             auth.finish_device(&device).await?;
             Ok(())
         });
@@ -79,7 +84,7 @@ impl Core {
 
     pub(super) fn finish_sign_in_in_background(
         self: &Arc<Self>,
-        verification_url: String,
+        verification_url: Result<String, CmdError>,
         finish: impl std::future::Future<Output = Result<(), CmdError>> + Send + 'static,
     ) {
         let me = Arc::clone(self);
@@ -88,6 +93,8 @@ impl Core {
             lock(&me.sign_in).take();
             match outcome {
                 Ok(()) => {
+                    // A full sign-in is the other way to unlock the idle lock.
+                    me.unlock_after_sign_in();
                     lock(&me.notifier).reset();
                     me.fetch_account().await;
                     if let Err(e) = me.start_sync() {
@@ -108,12 +115,14 @@ impl Core {
         });
     }
 
-    /// The verification page of the sign-in in progress (the UI cannot open arbitrary URLs).
+    /// The verification page of the sign-in in progress (the UI cannot open arbitrary URLs);
+    /// an error, which shows the code and the URL as text, when the page is not on the
+    /// configured Askara addresses.
     pub fn verification_url(&self) -> Result<String, CmdError> {
         lock(&self.sign_in)
             .as_ref()
             .map(|p| p.verification_url.clone())
-            .ok_or_else(|| CmdError::new("no_sign_in", "No sign-in is in progress: start one"))
+            .ok_or_else(|| CmdError::new("no_sign_in", "No sign-in is in progress: start one"))?
     }
 
     pub fn sign_in_cancel(&self) {
@@ -124,6 +133,7 @@ impl Core {
 
     /// Stops syncing and removes the tokens from the keyring.
     pub async fn sign_out(&self) -> Result<(), CmdError> {
+        self.unlocked()?;
         self.sign_in_cancel();
         self.stop_sync();
         *lock(&self.last_sync) = SyncStatus::default();
@@ -145,4 +155,28 @@ impl Core {
         self.publish_status().await;
         Ok(result?)
     }
+}
+
+/// The sign-in page if it may be opened (https, or loopback http, on the API's or the
+/// authorize page's origin); otherwise the line the UI shows instead, with the URL and the
+/// code as text, so the person can still decide for themselves.
+fn checked_url(
+    cfg: &askara::ClientConfig,
+    url: &str,
+    user_code: Option<&str>,
+) -> Result<String, CmdError> {
+    cfg.check_verification_url(url)
+        .map(|u| u.to_string())
+        .map_err(|e| {
+            tracing::warn!(error = %e, "sign-in page not opened");
+            let code = user_code
+                .map(|c| format!(" and enter the code {c}"))
+                .unwrap_or_default();
+            CmdError::new(
+                "unsafe_url",
+                format!(
+                    "The sign-in page {url} is not on the Askara address in Settings, so it was not opened: open it yourself{code} only if you trust it, or check the base URL in Settings"
+                ),
+            )
+        })
 }

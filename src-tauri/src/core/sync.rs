@@ -18,6 +18,7 @@ pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15
 impl Core {
     /// At startup: with a stored sign-in, start syncing; publish the status either way.
     pub async fn start(self: &Arc<Self>) {
+        self.start_idle_watch();
         let signed_in = match self.api() {
             Ok(api) => api.auth().has_credentials().await.unwrap_or(false),
             Err(_) => false,

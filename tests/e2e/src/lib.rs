@@ -80,6 +80,16 @@ pub fn free_port() -> u16 {
 
 impl Driver {
     pub fn start(paths: &Paths, xdg: &Path, data_dir: &Path) -> Driver {
+        Driver::start_with_env(paths, xdg, data_dir, &[])
+    }
+
+    /// As [`Driver::start`], with more environment for the app (an IT policy file, say).
+    pub fn start_with_env(
+        paths: &Paths,
+        xdg: &Path,
+        data_dir: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Driver {
         let (port, native) = (free_port(), free_port());
         let child = Command::new(&paths.driver)
             .args([
@@ -93,6 +103,7 @@ impl Driver {
             .env("XDG_DATA_HOME", xdg.join("data"))
             .env("XDG_CACHE_HOME", xdg.join("cache"))
             .env("XDG_CONFIG_HOME", xdg.join("config"))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -386,13 +386,13 @@ async fn the_desktop_app_end_to_end() {
     assert!(sim.revise_note("e2e-odegard", "Knee pain after skiing.\nMRI booked."));
     {
         // The revision pass runs every 5 minutes; make it due now (the inbox is shared SQLite).
-        let db = rusqlite::Connection::open(data_dir.join("inbox.sqlite3")).unwrap();
-        db.busy_timeout(Duration::from_secs(5)).unwrap();
-        db.execute(
-            "UPDATE sync_state SET value = '2000-01-01T00:00:00Z' WHERE key = 'poll.last_revision_pass'",
-            [],
-        )
-        .unwrap();
+        e2e_inbox(&data_dir)
+            .set_sync_state(vec![(
+                "poll.last_revision_pass".into(),
+                "2000-01-01T00:00:00Z".into(),
+            )])
+            .await
+            .unwrap();
     }
     click(&c, "#btn-sync").await;
     wait_js(
@@ -434,7 +434,7 @@ async fn the_desktop_app_end_to_end() {
     // A webhook payload stored without Askara's confirmation (serve --trust-payloads) is
     // marked in the row and the pane, with the author the delivery named.
     {
-        let inbox = inbox::Inbox::open(data_dir.join("inbox.sqlite3")).unwrap();
+        let inbox = e2e_inbox(&data_dir);
         let mut origin = inbox::Origin::unverified_webhook();
         origin
             .authors
@@ -602,4 +602,11 @@ async fn the_desktop_app_end_to_end() {
     demo.close().await.unwrap();
     drop(driver);
     sim.shutdown().await;
+}
+
+/// The desktop's inbox, opened with the key the app keeps in the (test session's) keyring.
+fn e2e_inbox(data_dir: &std::path::Path) -> inbox::Inbox {
+    app::inbox_key::open_inbox(data_dir, app::inbox_key::KeyPolicy::KeyringElseFile)
+        .unwrap()
+        .inbox
 }

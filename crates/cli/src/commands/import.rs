@@ -2,13 +2,14 @@
 //! dismissed note, write, audit every attempt) is `app::importing`; this prints.
 
 use crate::args::ImportArgs;
+use crate::context::Context;
 use crate::error::CliError;
 use app::importing::{self, Attempt, ImportOptions};
 use import::{ImportOutcome, ImportResult};
 use inbox::{Inbox, ListQuery, Status};
 use serde_json::Value;
 
-pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
     // The target URL is checked before anything else is read.
     import::TargetSpec::parse(&args.to)?;
     let notes = match &args.uuid {
@@ -32,7 +33,7 @@ pub async fn run(inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
         allow_update: args.update,
         dry_run: args.dry_run,
     };
-    let who = app::Identity::from_os();
+    let who = super::who::identity(ctx).await;
     let attempts = importing::import_notes(inbox, target.as_ref(), &notes, opts, &who).await?;
 
     let mut first_error: Option<CliError> = None;

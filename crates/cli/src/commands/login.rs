@@ -30,14 +30,24 @@ pub async fn login(ctx: &mut Context, server: ServerArgs) -> Result<(), CliError
     Ok(())
 }
 
-pub async fn logout(ctx: &Context) -> Result<(), CliError> {
+pub async fn logout(ctx: &Context, erase: bool) -> Result<(), CliError> {
     let cfg = ctx.settings.client_config(None)?;
     let dir = ctx.data_dir.clone();
-    let note = tokio::task::spawn_blocking(move || app::credentials::sign_out(&dir, &cfg))
-        .await
-        .map_err(|e| CliError::io(e.to_string()))??;
-    println!("Signed out: the stored Askara sign-in was removed.");
-    if let Some(note) = note {
+    let notes = tokio::task::spawn_blocking(move || {
+        if erase {
+            app::erase::erase_workstation(&dir, &cfg)
+        } else {
+            app::credentials::sign_out(&dir, &cfg).map(|n| n.into_iter().collect())
+        }
+    })
+    .await
+    .map_err(|e| CliError::io(e.to_string()))??;
+    if erase {
+        println!("Signed out and erased: this workstation's inbox, its key and the Askara sign-in were removed.");
+    } else {
+        println!("Signed out: the stored Askara sign-in was removed.");
+    }
+    for note in notes {
         eprintln!("warning: {note}");
     }
     Ok(())

@@ -1,12 +1,15 @@
 //! One module per command; `run` dispatches.
 
+mod audit;
 mod import;
 mod login;
 mod notes;
+mod retention;
 mod serve;
 mod sim;
 mod sync;
 mod webhooks;
+mod who;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -21,10 +24,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Sync(args) => sync::run(&mut ctx, args).await,
         Command::Login(server) => login::login(&mut ctx, server).await,
-        Command::Logout => login::logout(&ctx).await,
+        Command::Logout(args) => login::logout(&ctx, args.erase).await,
+        Command::Retention(args) => retention::run(&mut ctx, args).await,
         Command::Notes(cmd) => notes::run(&ctx, cmd).await,
         Command::Sim(_) => Ok(()),
         Command::Serve(args) => serve::run(&mut ctx, args).await,
         Command::Webhooks(cmd) => webhooks::run(&mut ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
     }
 }

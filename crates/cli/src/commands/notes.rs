@@ -1,10 +1,11 @@
-//! `notes list | search | show | review | dismiss`. `--json` prints Askara's own field names
-//! plus `status`; the text form is for people.
+//! `notes list | search | show | history | review | dismiss`. `--json` prints Askara's own
+//! field names plus `status`; the text form is for people. `show`, `review`, `dismiss` and
+//! `import` are audited under the signed-in Askara user (else the OS account): see `who`.
 
 use crate::args::NotesCommand;
 use crate::context::Context;
 use crate::error::CliError;
-use inbox::{ListQuery, NoteRecord, SearchQuery, Status};
+use inbox::{AuditEvent, ListQuery, NoteRecord, SearchQuery, Status};
 
 pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
     let inbox = ctx.inbox()?;
@@ -47,6 +48,9 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                 .get(&uuid)
                 .await?
                 .ok_or(inbox::InboxError::NotFound { uuid })?;
+            // Opening a note is audited; a read that cannot be recorded shows nothing.
+            let who = super::who::identity(ctx).await;
+            inbox.record_read(&note.uuid, &who.actor).await?;
             if json {
                 print_json(&note.to_askara_json())
             } else {
@@ -54,16 +58,24 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                 Ok(())
             }
         }
-        NotesCommand::Review { uuid } => set_status(&inbox, &uuid, Status::Reviewed).await,
-        NotesCommand::Dismiss { uuid } => set_status(&inbox, &uuid, Status::Dismissed).await,
-        NotesCommand::Import(args) => super::import::run(&inbox, args).await,
+        NotesCommand::History { uuid, json } => {
+            let events = app::audit::history(&inbox, &uuid).await?;
+            print_history(&events, json)
+        }
+        NotesCommand::Review { uuid } => set_status(ctx, &inbox, &uuid, Status::Reviewed).await,
+        NotesCommand::Dismiss { uuid } => set_status(ctx, &inbox, &uuid, Status::Dismissed).await,
+        NotesCommand::Import(args) => super::import::run(ctx, &inbox, args).await,
     }
 }
 
-async fn set_status(inbox: &inbox::Inbox, uuid: &str, to: Status) -> Result<(), CliError> {
-    let change = inbox
-        .set_status(uuid, to, &app::Identity::from_os().actor)
-        .await?;
+async fn set_status(
+    ctx: &Context,
+    inbox: &inbox::Inbox,
+    uuid: &str,
+    to: Status,
+) -> Result<(), CliError> {
+    let who = super::who::identity(ctx).await;
+    let change = inbox.set_status(uuid, to, &who.actor).await?;
     if change.changed {
         println!("{uuid}: {} -> {}", change.from.as_str(), change.to.as_str());
     } else {
@@ -75,6 +87,48 @@ async fn set_status(inbox: &inbox::Inbox, uuid: &str, to: Status) -> Result<(), 
 fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
     let s = serde_json::to_string_pretty(v).map_err(|e| CliError::io(e.to_string()))?;
     println!("{s}");
+    Ok(())
+}
+
+/// The trail, oldest first: `at`, `actor`, `action`, `detail` (status moves and the stored
+/// detail; never note content).
+fn print_history(events: &[AuditEvent], json: bool) -> Result<(), CliError> {
+    let at = |e: &AuditEvent| e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if json {
+        return print_json(&serde_json::Value::Array(
+            events
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id,
+                        "at": at(e),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "fromStatus": e.from_status.map(Status::as_str),
+                        "toStatus": e.to_status.map(Status::as_str),
+                        "detail": e.detail,
+                    })
+                })
+                .collect(),
+        ));
+    }
+    for e in events {
+        let mut detail = match (e.from_status, e.to_status) {
+            (Some(f), Some(t)) => format!("{} -> {}", f.as_str(), t.as_str()),
+            (None, Some(t)) => format!("-> {}", t.as_str()),
+            _ => String::new(),
+        };
+        if e.detail.as_object().is_some_and(|o| !o.is_empty()) {
+            if !detail.is_empty() {
+                detail.push_str("  ");
+            }
+            detail.push_str(&e.detail.to_string());
+        }
+        if detail.is_empty() {
+            detail.push('-');
+        }
+        println!("{}  {:<32}  {:<14}  {}", at(e), e.actor, e.action, detail);
+    }
     Ok(())
 }
 

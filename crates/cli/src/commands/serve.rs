@@ -106,6 +106,8 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         max_pending: args.max_pending,
         ..ReceiverConfig::default()
     };
+    let days = ctx.settings.retention_days;
+    let _retention = app::retention::RetentionJob::start(Arc::new(inbox.clone()), move || days);
     let r = Receiver::start(inbox, cfg);
     println!("listening on http://{local}");
     println!("  deliveries: POST {path}");

@@ -42,7 +42,10 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let syncing = app::sync::Syncing::start(api, Arc::new(inbox), cfg);
+    let store: Arc<dyn inbox::InboxStore> = Arc::new(inbox);
+    let days = ctx.settings.retention_days;
+    let _retention = app::retention::RetentionJob::start(store.clone(), move || days);
+    let syncing = app::sync::Syncing::start(api, store, cfg);
     let mut status = syncing.status();
     let stop = app::shutdown::signal();
     tokio::pin!(stop);

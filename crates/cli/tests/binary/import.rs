@@ -9,16 +9,27 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Run, BIN};
+use crate::support::{self, Run, BIN};
+
+/// Who the simulator's `GET /me` says is signed in, as the audit log and the target name them.
+const SIM_USER: &str = "askara:ingrid.solberg@example.test";
 
 async fn run(data: &Path, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(BIN)
+    run_with_pgpassword(data, args, None).await
+}
+
+async fn run_with_pgpassword(data: &Path, args: &[&str], pgpassword: Option<&str>) -> Run {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.env_remove("PGPASSWORD");
+    if let Some(pw) = pgpassword {
+        cmd.env("PGPASSWORD", pw);
+    }
+    let out = cmd
         .arg("--data-dir")
         .arg(data)
         .args(args)
         .env("ASKARA_CLIENT_SECRET", "sim-secret")
         .env("USER", "reception-1")
-        .env_remove("PGPASSWORD")
         .output()
         .await
         .unwrap();
@@ -86,7 +97,8 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["uuid"], ids[0].as_str());
     assert_eq!(v["result"], "imported");
-    assert_eq!(v["importedBy"], "reception-1");
+    // The signed-in Askara user (the simulator's), not `USER`.
+    assert_eq!(v["importedBy"], SIM_USER);
     assert!(v["target"].as_str().unwrap().contains("practice.sqlite3"));
     assert!(askara::parse_instant(v["importedAt"].as_str().unwrap()).is_some());
     assert_eq!(status(dir.path(), &ids[0]).await, "imported");
@@ -119,10 +131,7 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     assert_eq!(status(dir.path(), &ids[0]).await, "revised");
     let r = run(dir.path(), &["notes", "import", &ids[0], "--to", &to]).await;
     let err = one_line_error(&r);
-    assert!(
-        err.contains("--update") && err.contains("reception-1"),
-        "{err}"
-    );
+    assert!(err.contains("--update") && err.contains(SIM_USER), "{err}");
     let still: String = conn
         .query_row(
             "SELECT content FROM askara_notes WHERE uuid = ?1",
@@ -154,7 +163,7 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     assert_eq!(status(dir.path(), &ids[0]).await, "imported");
 
     // Every attempt is in the inbox's audit log, with target and result.
-    let inbox = inbox::Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let inbox = support::inbox_of(dir.path());
     let results: Vec<String> = inbox
         .audit_log(Some(ids[0].clone()), 50)
         .await
@@ -229,11 +238,14 @@ async fn four_workstations_import_the_same_notes_into_postgres_at_once() {
     let handles: Vec<_> = stations
         .iter()
         .map(|d| {
-            let (url, path) = (pg.url.clone(), d.path().to_path_buf());
+            // The password from PGPASSWORD: a target URL may not hold one.
+            let (url, path) = (pg.url_without_password.clone(), d.path().to_path_buf());
+            let pw = pg.password.clone();
             tokio::spawn(async move {
-                run(
+                run_with_pgpassword(
                     &path,
                     &["notes", "import", "--all-reviewed", "--to", &url, "--json"],
+                    Some(pw.as_str()),
                 )
                 .await
             })
@@ -252,7 +264,7 @@ async fn four_workstations_import_the_same_notes_into_postgres_at_once() {
         for o in arr {
             match o["result"].as_str().unwrap() {
                 "imported" => imported += 1,
-                "unchanged" => assert_eq!(o["importedBy"], "reception-1", "the loser is told who"),
+                "unchanged" => assert_eq!(o["importedBy"], SIM_USER, "the loser is told who"),
                 other => panic!("unexpected {other}"),
             }
         }
@@ -327,7 +339,7 @@ async fn import_errors_are_one_line_and_leave_the_note_as_it_was() {
         .local_addr()
         .unwrap()
         .port();
-    let started = Instant::now();
+    // A password in the URL is refused before anything is sent, in one line.
     let r = run(
         dir.path(),
         &[
@@ -336,6 +348,20 @@ async fn import_errors_are_one_line_and_leave_the_note_as_it_was() {
             &ids[0],
             "--to",
             &format!("postgres://u:p@127.0.0.1:{port}/db"),
+        ],
+    )
+    .await;
+    assert!(one_line_error(&r).contains("PGPASSWORD"), "{}", r.stderr);
+    assert!(!r.stderr.contains(":p@"), "password in error: {}", r.stderr);
+    let started = Instant::now();
+    let r = run(
+        dir.path(),
+        &[
+            "notes",
+            "import",
+            &ids[0],
+            "--to",
+            &format!("postgres://u@127.0.0.1:{port}/db"),
         ],
     )
     .await;

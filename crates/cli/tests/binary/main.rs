@@ -2,6 +2,8 @@
 //! link instead of three): commands against the simulator, imports into SQLite and a
 //! throwaway PostgreSQL, and `serve`/`webhooks`.
 
+mod at_rest;
+mod audit;
 mod commands;
 mod import;
 mod support;

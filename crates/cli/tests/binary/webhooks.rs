@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use askara_sim::{SimConfig, SimHandle};
-use inbox::{Inbox, ListQuery, Source};
+use inbox::{ListQuery, Source};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::{Run, BIN};
+use crate::support::{self, Run, BIN};
 
 fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
@@ -121,7 +121,7 @@ fn fast_sim() -> SimConfig {
 }
 
 async fn stored(data: &Path) -> Vec<inbox::NoteRecord> {
-    let inbox = Inbox::open(data.join("inbox.sqlite3")).unwrap();
+    let inbox = support::inbox_of(data);
     inbox.list(ListQuery::default()).await.unwrap()
 }
 
@@ -372,7 +372,7 @@ async fn sigkill_right_after_the_acknowledgements_loses_nothing() {
     let s = serve(dir.path(), &["--hold-queue"], &[]).await;
     blast(&format!("{}/askara/webhook", s.url), bodies, 16).await;
     s.sigkill().await;
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let inbox = support::inbox_of(dir.path());
     assert_eq!(inbox.delivery_counts().await.unwrap().pending, 30);
     assert!(stored(dir.path()).await.is_empty());
     // 2. With the worker running, killed at once after the last 200 (mid-processing).
@@ -440,8 +440,7 @@ async fn serve_with_poll_catches_a_delivery_that_failed_every_retry() {
     // Live deliveries reach the same process.
     let live = sim.add_generated(1, 52).remove(0);
     wait_for_notes(dir.path(), 4).await;
-    let n = Inbox::open(dir.path().join("inbox.sqlite3"))
-        .unwrap()
+    let n = support::inbox_of(dir.path())
         .get(&live)
         .await
         .unwrap()
@@ -556,11 +555,7 @@ async fn post_status(url: &str, body: String) -> u16 {
 
 /// The queue's deliveries per state, read from the inbox file.
 async fn queue(data: &Path) -> inbox::webhook_queue::QueueCounts {
-    Inbox::open(data.join("inbox.sqlite3"))
-        .unwrap()
-        .delivery_counts()
-        .await
-        .unwrap()
+    support::inbox_of(data).delivery_counts().await.unwrap()
 }
 
 #[tokio::test]

@@ -4,20 +4,21 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// Opens a connection: TCP (or a local socket), TLS as `sslmode` asks, negotiated here
+/// rather than by tokio-postgres so that [`AuthGuard`] can watch the authentication on the
+/// decrypted stream; then tokio-postgres's startup and authentication over it.
 pub(super) async fn open(
     spec: &PgSpec,
-    tls: &Option<Arc<rustls::ClientConfig>>,
+    tls: &Option<TlsPlan>,
     opts: &ConnectOptions,
 ) -> Result<Client, ImportError> {
     let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&spec.host)
-        .port(spec.port)
-        .user(&spec.user)
+    cfg.user(&spec.user)
         .dbname(&spec.dbname)
         .application_name(&spec.application_name)
-        .connect_timeout(opts.connect_timeout)
-        .keepalives(true)
-        .keepalives_idle(std::time::Duration::from_secs(30));
+        // TLS is already negotiated (see `tls::Negotiated`): tokio-postgres only wraps.
+        .ssl_mode(tokio_postgres::config::SslMode::Require)
+        .ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
     let password = spec
         .password
         .as_ref()
@@ -26,11 +27,6 @@ pub(super) async fn open(
     if let Some(p) = password {
         cfg.password(p);
     }
-    cfg.ssl_mode(match spec.sslmode {
-        SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-        _ => tokio_postgres::config::SslMode::Require,
-    });
     let too_slow = || {
         ImportError::Unreachable(format!(
             "the database server at {} did not answer within {} s: check host, port, firewall and that the server runs",
@@ -38,37 +34,181 @@ pub(super) async fn open(
             opts.connect_timeout.as_secs_f32()
         ))
     };
-    let client = match tls {
-        None => {
-            let (client, connection) =
-                tokio::time::timeout(opts.connect_timeout, cfg.connect(NoTls))
-                    .await
-                    .map_err(|_| too_slow())?
-                    .map_err(|e| pg_err(spec, "connecting", &e))?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, "postgres connection ended");
-                }
-            });
-            client
-        }
-        Some(c) => {
-            let (client, connection) = tokio::time::timeout(
-                opts.connect_timeout,
-                cfg.connect(crate::tls::MakeRustls(c.clone())),
-            )
+    let (socket, verified, channel_binding) =
+        tokio::time::timeout(opts.connect_timeout, negotiate(spec, tls))
             .await
-            .map_err(|_| too_slow())?
-            .map_err(|e| pg_err(spec, "connecting", &e))?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, "postgres connection ended");
-                }
-            });
-            client
+            .map_err(|_| too_slow())??;
+    let (guarded, refused) = AuthGuard::new(socket, verified);
+    // Boxed with its `Send` stated: rustc cannot prove it for the bare future (a known
+    // limitation with higher-ranked lifetimes in nested async code).
+    let startup: StartupFuture<'_> =
+        Box::pin(cfg.connect_raw(guarded, Negotiated { channel_binding }));
+    let connected = tokio::time::timeout(opts.connect_timeout, startup)
+        .await
+        .map_err(|_| too_slow())?;
+    let (client, connection) = match connected {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(match refused.load(std::sync::atomic::Ordering::SeqCst) {
+                0 => pg_err(spec, "connecting", &e),
+                code => unverified_password(spec, code),
+            })
         }
     };
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "postgres connection ended");
+        }
+    });
     Ok(client)
+}
+
+type Guarded = AuthGuard<Box<dyn Socket>>;
+type StartupFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    (
+                        Client,
+                        tokio_postgres::Connection<Guarded, crate::tls::NegotiatedStream<Guarded>>,
+                    ),
+                    tokio_postgres::Error,
+                >,
+            > + Send
+            + 'a,
+    >,
+>;
+
+/// A byte stream to the server: TCP, TLS over TCP, or a local socket.
+pub(super) trait Socket:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Socket for T {}
+
+/// The stream to hand to tokio-postgres, whether it is verified, and its TLS channel binding.
+type Negotiation = (Box<dyn Socket>, bool, Option<Vec<u8>>);
+
+async fn negotiate(spec: &PgSpec, tls: &Option<TlsPlan>) -> Result<Negotiation, ImportError> {
+    #[cfg(unix)]
+    if spec.host.starts_with('/') {
+        // A local socket never leaves the machine: no TLS (the server offers none there, and
+        // libpq ignores sslmode for it) and nothing on the path to impersonate the server.
+        let path = format!("{}/.s.PGSQL.{}", spec.host, spec.port);
+        let s = tokio::net::UnixStream::connect(&path)
+            .await
+            .map_err(|e| cannot_open(spec, &e))?;
+        return Ok((Box::new(s), true, None));
+    }
+    let mut tcp = tcp_connect(spec).await?;
+    let Some(plan) = tls else {
+        return Ok((Box::new(tcp), false, None));
+    };
+    // SSLRequest: length 8, code 80877103; the server answers one byte, S or N.
+    tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .await
+        .map_err(|e| cannot_open(spec, &e))?;
+    let mut answer = [0u8];
+    tcp.read_exact(&mut answer)
+        .await
+        .map_err(|e| cannot_open(spec, &e))?;
+    match answer[0] {
+        b'S' => {}
+        b'N' if spec.sslmode == SslMode::Prefer => return Ok((Box::new(tcp), false, None)),
+        b'N' => return Err(no_tls_on_server(spec)),
+        _ => {
+            return Err(ImportError::Unreachable(format!(
+                "the server at {} does not speak the PostgreSQL protocol: check host and port",
+                where_(spec)
+            )))
+        }
+    }
+    let (stream, binding) = crate::tls::handshake(plan.config.clone(), &spec.host, tcp)
+        .await
+        .map_err(|e| tls_failed(spec, &e))?;
+    Ok((Box::new(stream), plan.verified, binding))
+}
+
+async fn tcp_connect(spec: &PgSpec) -> Result<tokio::net::TcpStream, ImportError> {
+    let addrs = tokio::net::lookup_host((spec.host.as_str(), spec.port))
+        .await
+        .map_err(|e| cannot_open(spec, &e))?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host name has no address");
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                // A connection silently dropped by a firewall is noticed within minutes, so
+                // the next import reconnects instead of waiting on a dead socket.
+                let keepalive =
+                    socket2::TcpKeepalive::new().with_time(std::time::Duration::from_secs(30));
+                let _ = socket2::SockRef::from(&s).set_tcp_keepalive(&keepalive);
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(cannot_open(spec, &last))
+}
+
+fn cannot_open(spec: &PgSpec, e: &io::Error) -> ImportError {
+    ImportError::Unreachable(format!(
+        "could not open the connection to the database server at {} ({e}); nothing was half-written: check that the server runs and the network, then try again",
+        where_(spec)
+    ))
+}
+
+fn no_tls_on_server(spec: &PgSpec) -> ImportError {
+    ImportError::Tls(if spec.sslmode_explicit {
+        format!(
+            "the server at {} does not accept TLS but sslmode={} requires it: turn on ssl in the server's postgresql.conf",
+            where_(spec),
+            spec.sslmode.as_str()
+        )
+    } else {
+        format!(
+            "the server at {} does not accept TLS, and a verified TLS connection is the default: turn on ssl in the server's postgresql.conf (with a certificate for {}), or, on a network you trust, add sslmode=disable to the target",
+            where_(spec),
+            spec.host
+        )
+    })
+}
+
+fn tls_failed(spec: &PgSpec, e: &io::Error) -> ImportError {
+    let reason = e.to_string();
+    let hint = if reason.contains("UnknownIssuer") || reason.contains("issuer") {
+        format!(
+            "its certificate is not signed by a trusted CA: add sslrootcert=/path/to/ca.crt (the CA that signed the server's certificate) to the target{}",
+            if spec.sslrootcert.is_some() { " or check the one given" } else { "" }
+        )
+    } else if reason.contains("NotValidForName") || reason.contains("name") {
+        format!(
+            "its certificate is not for `{}`: connect with the host name the certificate names",
+            spec.host
+        )
+    } else if reason.contains("Expired") || reason.contains("expired") {
+        "its certificate has expired: renew it on the server".to_string()
+    } else {
+        "check sslrootcert and that the certificate names this host".to_string()
+    };
+    ImportError::Tls(format!(
+        "TLS with the database server at {} failed under sslmode={} ({reason}): {hint}",
+        where_(spec),
+        spec.sslmode.as_str()
+    ))
+}
+
+fn unverified_password(spec: &PgSpec, code: u32) -> ImportError {
+    let how = if code == super::guard::AUTH_MD5 {
+        "as MD5"
+    } else {
+        "in clear text"
+    };
+    ImportError::Tls(format!(
+        "the server at {} asked for the password {how} over a connection whose certificate is not verified (sslmode={}), so it was not sent: use sslmode=verify-full (with sslrootcert) on a server with ssl on, or switch the server to SCRAM (password_encryption = scram-sha-256 and scram-sha-256 in pg_hba.conf)",
+        where_(spec),
+        spec.sslmode.as_str()
+    ))
 }
 
 pub(super) async fn ensure_schema(

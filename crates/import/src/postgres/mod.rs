@@ -9,15 +9,18 @@ use crate::row::{decide, existing_outcome, Decision, Existing, NoteRow};
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::spec::{PgSpec, SslMode};
 use crate::sql::Statements;
+use crate::tls::{Negotiated, TlsPlan};
 use crate::value::{is_pg_text, pg_readable, PgTime, Val};
 use crate::{
     ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget,
 };
 use futures_util::future::join_all;
-use std::sync::Arc;
+use guard::AuthGuard;
+use std::io;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 struct Prepared {
     claim_insert: Statement,
@@ -37,7 +40,7 @@ pub(crate) struct PgTarget {
     spec: PgSpec,
     describe: String,
     opts: ConnectOptions,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<TlsPlan>,
     mapping: Mapping,
     sources: Vec<(Ident, Source)>,
     sql: Statements,
@@ -46,6 +49,7 @@ pub(crate) struct PgTarget {
 
 mod connect;
 mod errors;
+mod guard;
 mod validate;
 
 #[allow(unused_imports)]

@@ -60,20 +60,8 @@ pub(crate) fn audit(
     to: Option<Status>,
     detail: &Value,
 ) -> Result<i64, InboxError> {
-    c.prepare_cached(
-        "INSERT INTO audit_events (note_uuid, at, actor, action, from_status, to_status, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        uuid,
-        at,
-        actor,
-        action,
-        from,
-        to,
-        detail.to_string()
-    ])?;
-    Ok(c.last_insert_rowid())
+    // Chained to the previous row, in the caller's write transaction (see `audit_chain`).
+    crate::audit_chain::append(c, uuid, at, actor, action, from, to, &detail.to_string())
 }
 
 pub(super) fn write_sync_state(
@@ -393,7 +381,7 @@ pub(super) fn same_content(
 }
 
 /// Recomputes a patient's note count, latest note time and search text.
-pub(super) fn refresh_patient(c: &Connection, uuid: &str) -> Result<(), InboxError> {
+pub(crate) fn refresh_patient(c: &Connection, uuid: &str) -> Result<(), InboxError> {
     let names: Option<(Option<String>, Option<String>, Option<String>)> = c
         .prepare_cached("SELECT first_name, last_name, external_id FROM patients WHERE uuid = ?1")?
         .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

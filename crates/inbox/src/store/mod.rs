@@ -12,6 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use serde_json::{json, Value};
 
 use crate::db::{self, Pool};
+use crate::encryption::{self, InboxKey};
 use crate::error::InboxError;
 use crate::fold::{build_fts_query, fold, fts_query, patient_token, search_terms, tokens};
 use crate::model::*;
@@ -28,7 +29,7 @@ use notes::*;
 use search::*;
 
 pub(crate) use codec::ts;
-pub(crate) use ingest::audit;
+pub(crate) use ingest::{audit, refresh_patient};
 pub(crate) use notes::note_status;
 pub use search::explain_search;
 
@@ -55,9 +56,11 @@ impl std::fmt::Debug for Inbox {
 }
 
 impl Inbox {
-    /// Opens (creating the folder and file if needed) and migrates the inbox at `path`.
+    /// Opens (creating the folder and file if needed) and migrates the inbox at `path`, keyed
+    /// with `key`. A plaintext inbox (from before encryption) is encrypted in place first; a
+    /// file the key does not open is [`InboxError::WrongKey`], never a new empty inbox.
     /// Blocking: call it once at startup, or inside `spawn_blocking`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Inbox, InboxError> {
+    pub fn open(path: impl AsRef<Path>, key: &InboxKey) -> Result<Inbox, InboxError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| InboxError::CreateDir {
@@ -65,10 +68,11 @@ impl Inbox {
                 source,
             })?;
         }
-        let mut conn = db::connect(&path)?;
+        encryption::prepare(&path, key)?;
+        let mut conn = db::connect(&path, key)?;
         db::migrate(&mut conn)?;
         Ok(Inbox {
-            pool: Arc::new(Pool::new(path, conn, POOL_SIZE)),
+            pool: Arc::new(Pool::new(path, key.clone(), conn, POOL_SIZE)),
         })
     }
 

@@ -118,8 +118,13 @@ pub(super) fn search_ids_sql(
 
 /// For tests and benchmarks: the query plan of a search's first phase, one line per step.
 #[doc(hidden)]
-pub fn explain_search(path: &Path, text: &str, q: &SearchQuery) -> Result<Vec<String>, InboxError> {
-    let c = db::connect(path)?;
+pub fn explain_search(
+    path: &Path,
+    key: &InboxKey,
+    text: &str,
+    q: &SearchQuery,
+) -> Result<Vec<String>, InboxError> {
+    let c = db::connect(path, key)?;
     let expr = fts_query(text).unwrap_or_default();
     let (sql, args) = search_ids_sql(expr, q, q.order);
     let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;

@@ -30,7 +30,7 @@ pub async fn rig_with_store(
 ) -> Rig {
     let sim = SimHandle::start(cfg.clone()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let inbox = Inbox::open(dir.path().join("inbox.sqlite3")).unwrap();
+    let inbox = Inbox::open(dir.path().join("inbox.sqlite3"), &test_key()).unwrap();
     let clock = ManualClock::new(Utc::now());
     let shared: SharedClock = Arc::new(clock.clone());
     let api_cfg = ClientConfig::new(&sim.base_url(), &cfg.client_id)
@@ -67,4 +67,9 @@ pub async fn inbox_uuids(inbox: &Inbox) -> Vec<String> {
         .into_iter()
         .map(|n| n.uuid)
         .collect()
+}
+
+/// A fixed key: these tests are about the inbox, not its encryption.
+fn test_key() -> inbox::InboxKey {
+    inbox::InboxKey::from_bytes([7; 32])
 }
