@@ -106,8 +106,8 @@ export const ipc = {
   signInCancel: () => call('sign_in_cancel'),
   /** @returns {Promise<void>} */
   openVerification: () => call('open_verification'),
-  /** @returns {Promise<void>} */
-  signOut: () => call('sign_out'),
+  /** With `erase`, also this workstation's inbox and its key (the app restarts). @param {boolean} erase @returns {Promise<void>} */
+  signOut: (erase) => call('sign_out', { erase }),
   /** @returns {Promise<void>} */
   syncNow: () => call('sync_now'),
   /** @returns {Promise<Settings>} */

@@ -44,6 +44,8 @@ export async function openSettings() {
     : '';
   $('settings-result').hidden = true;
   $('btn-signout').hidden = !state.status?.signedIn;
+  $('erase-choice').hidden = !state.status?.signedIn;
+  /** @type {HTMLInputElement} */ ($('erase-on-signout')).checked = false;
   $('settings').hidden = false;
   $('signin').hidden = true;
 }
@@ -68,6 +70,7 @@ function readSettings() {
       importTarget: v('importTarget'),
       mappingFile: v('mappingFile'),
       notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
+      retentionDays: Number(v('retentionDays')) || 30,
       idleLockMinutes: idle.disabled ? (loaded?.idleLockMinutes ?? 10) : Number(v('idleLockMinutes')) || 10,
     }),
     password: v('password') || null,
@@ -100,7 +103,8 @@ export function wireSettings(onClose) {
   });
   $('btn-signout').addEventListener('click', async () => {
     try {
-      await ipc.signOut();
+      // With the erase the app restarts; the window goes with it.
+      await ipc.signOut(/** @type {HTMLInputElement} */ ($('erase-on-signout')).checked);
       closeSettings();
     } catch (e) {
       settingsResult(/** @type {CmdError} */ (e).message, false);

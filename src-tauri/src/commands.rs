@@ -97,8 +97,8 @@ pub fn open_verification(app: tauri::AppHandle, core: CoreState<'_>) -> Res<()> 
 }
 
 #[tauri::command]
-pub async fn sign_out(core: CoreState<'_>) -> Res<()> {
-    core.sign_out().await
+pub async fn sign_out(core: CoreState<'_>, erase: bool) -> Res<()> {
+    core.sign_out(erase).await
 }
 
 #[tauri::command]

@@ -101,6 +101,10 @@ impl core::Shell for TauriShell {
             tracing::debug!(error = %e, "notification not shown");
         }
     }
+    fn restart(&self) {
+        // Through the exit events, so `Core::shutdown` drains as on any quit.
+        self.0.request_restart();
+    }
 }
 
 fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>, error::CmdError> {

@@ -62,7 +62,7 @@ const CASES = /** @type {const} */ ([
   ['signInStart', [], 'sign_in_start', {}],
   ['signInCancel', [], 'sign_in_cancel', {}],
   ['openVerification', [], 'open_verification', {}],
-  ['signOut', [], 'sign_out', {}],
+  ['signOut', [true], 'sign_out', { erase: true }],
   ['syncNow', [], 'sync_now', {}],
   ['getSettings', [], 'get_settings', {}],
   ['saveSettings', [settings, 'secret'], 'save_settings', { settings, password: 'secret' }],

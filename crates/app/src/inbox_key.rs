@@ -45,8 +45,10 @@ pub enum KeyPolicy {
 }
 
 /// Finds (or, for a new or plaintext inbox, creates) the key and opens the inbox with it,
-/// encrypting a plaintext inbox in place. Blocking.
+/// encrypting a plaintext inbox in place; an erase asked for earlier is finished first.
+/// Blocking.
 pub fn open_inbox(data_dir: &Path, policy: KeyPolicy) -> Result<OpenedInbox, AppError> {
+    crate::erase::finish_requested_erase(data_dir)?;
     let path = crate::paths::inbox_path(data_dir);
     let (key, warning) = match existing_key(data_dir)? {
         Some(k) => (k, None),

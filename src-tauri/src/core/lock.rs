@@ -422,6 +422,7 @@ mod tests {
         }
         fn set_title(&self, _: &str) {}
         fn notify(&self, _: &crate::notify::Notification) {}
+        fn restart(&self) {}
     }
     impl Events {
         fn locks(&self) -> Vec<Value> {

@@ -29,6 +29,9 @@ pub trait Shell: Send + Sync + 'static {
     fn set_title(&self, title: &str);
     /// A desktop notification (counts only, never patient data).
     fn notify(&self, n: &Notification);
+    /// Quits (running the usual shutdown) and starts the app again: after "erase this
+    /// workstation's copy", whose erase finishes before the inbox is opened again.
+    fn restart(&self);
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,12 +136,20 @@ pub struct Core {
     imports: tokio::sync::RwLock<()>,
     target: tokio::sync::Mutex<CachedTarget>,
     shell: Arc<dyn Shell>,
-    who: Identity,
+    /// Who acts, for the audit log: the OS account until Askara says who is signed in.
+    who: Mutex<Identity>,
+    /// The daily retention job (`app::retention`), started with the app.
+    retention: Mutex<Option<app::retention::RetentionJob>>,
     /// The idle lock ([`lock`]): note commands refuse while it is on.
     idle: lock::LockKeeper,
 }
 
 impl Core {
+    /// Who acts now (see `who`).
+    pub(crate) fn who(&self) -> Identity {
+        lock(&self.who).clone()
+    }
+
     /// Opens the inbox in `data_dir` (blocking: call once at startup).
     pub fn open(data_dir: PathBuf, shell: Arc<dyn Shell>) -> Result<Arc<Core>, CmdError> {
         std::fs::create_dir_all(&data_dir).map_err(|e| {
@@ -213,7 +224,8 @@ impl Core {
             imports: tokio::sync::RwLock::new(()),
             target: tokio::sync::Mutex::new(None),
             shell,
-            who: Identity::from_os(),
+            who: Mutex::new(Identity::from_os()),
+            retention: Mutex::new(None),
         }))
     }
 

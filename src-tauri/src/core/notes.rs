@@ -67,7 +67,7 @@ impl Core {
                 uuid: uuid.to_string(),
             })?;
         // Opening a note is audited (a reload of the open note is the same read).
-        self.inbox.record_read(uuid, &self.who.actor).await?;
+        self.inbox.record_read(uuid, &self.who().actor).await?;
         let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
         let mut view = NoteView::new(note, versions.len(), &audit);
@@ -134,7 +134,7 @@ impl Core {
     pub async fn set_status(&self, uuid: &str, status: &str) -> Result<String, CmdError> {
         self.unlocked()?;
         let to: Status = status.parse()?;
-        let change = self.inbox.set_status(uuid, to, &self.who.actor).await?;
+        let change = self.inbox.set_status(uuid, to, &self.who().actor).await?;
         self.notes_changed("status").await;
         Ok(change.from.as_str().to_string())
     }
@@ -178,7 +178,7 @@ impl Core {
                     target.as_ref(),
                     std::slice::from_ref(&note),
                     opts,
-                    &self.who,
+                    &self.who(),
                 )
                 .await?;
                 let attempt = attempts

@@ -16,7 +16,7 @@ impl Core {
         // Moving the token, device or authorize URL signs out first: a sign-in made through
         // one set of endpoints is not carried over to another.
         if self.settings().needs_sign_out(&settings) {
-            self.sign_out().await?;
+            self.sign_out(false).await?;
         }
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;

@@ -131,8 +131,10 @@ impl Core {
         }
     }
 
-    /// Stops syncing and removes the tokens from the keyring.
-    pub async fn sign_out(&self) -> Result<(), CmdError> {
+    /// Stops syncing and removes the tokens from the keyring. With `erase`, this workstation's
+    /// copy (the inbox and its key) goes too: the app asks for the erase and restarts, and the
+    /// erase is finished before the inbox is opened again (`app::erase`).
+    pub async fn sign_out(&self, erase: bool) -> Result<(), CmdError> {
         self.unlocked()?;
         self.sign_in_cancel();
         self.stop_sync();
@@ -152,8 +154,14 @@ impl Core {
                 tracing::warn!(code = e.code(), "the CLI's token file could not be removed");
             }
         }
+        *lock(&self.who) = Identity::from_os();
+        result?;
+        if erase {
+            app::erase::request_erase(&self.data_dir)?;
+            self.shell.restart();
+        }
         self.publish_status().await;
-        Ok(result?)
+        Ok(())
     }
 }
 
@@ -179,4 +187,70 @@ fn checked_url(
                 ),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Restarts(AtomicUsize);
+    impl Shell for Restarts {
+        fn emit(&self, _: &str, _: Value) {}
+        fn set_title(&self, _: &str) {}
+        fn notify(&self, _: &crate::notify::Notification) {}
+        fn restart(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_out_with_erase_restarts_and_the_next_start_finds_an_empty_new_inbox() {
+        // Signing out goes through the keyring: skipped (and said) where none answers.
+        if let Err(e) = secrets::probe() {
+            assert!(
+                std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
+                "a keyring is required here: {e}"
+            );
+            eprintln!("skipped: {e}");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let shell = Arc::new(Restarts::default());
+        let core = Core::open(dir.path().to_path_buf(), shell.clone()).unwrap();
+        let note = askara::Note::from_json(serde_json::json!({
+            "uuid": "e-1", "type": "consultation_summary", "content": "Synthetic.",
+            "createdAt": "2026-11-30T10:00:00+00:00", "updatedAt": "2026-11-30T10:00:00+00:00",
+            "patient": null
+        }))
+        .unwrap();
+        core.inbox
+            .ingest_from(
+                vec![note],
+                inbox::Origin::verified(inbox::Source::Poll),
+                vec![],
+            )
+            .await
+            .unwrap();
+        let key_before = app::inbox_key::existing_key(dir.path()).unwrap().unwrap();
+
+        core.sign_out(false).await.unwrap();
+        assert_eq!(
+            shell.0.load(Ordering::SeqCst),
+            0,
+            "a plain sign-out keeps the inbox"
+        );
+        core.sign_out(true).await.unwrap();
+        assert_eq!(shell.0.load(Ordering::SeqCst), 1);
+        assert!(app::erase::marker(dir.path()).exists());
+        drop(core);
+
+        let again = Core::open(dir.path().to_path_buf(), shell.clone()).unwrap();
+        assert!(!app::erase::marker(dir.path()).exists());
+        assert!(again.inbox.get("e-1").await.unwrap().is_none());
+        let key_after = app::inbox_key::existing_key(dir.path()).unwrap().unwrap();
+        assert_ne!(key_before, key_after, "a new inbox gets a new key");
+    }
 }

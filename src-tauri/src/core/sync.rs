@@ -19,6 +19,16 @@ impl Core {
     /// At startup: with a stored sign-in, start syncing; publish the status either way.
     pub async fn start(self: &Arc<Self>) {
         self.start_idle_watch();
+        // Retention runs now and daily, reading the setting at each run.
+        let me = Arc::downgrade(self);
+        *lock(&self.retention) = Some(app::retention::RetentionJob::start(
+            self.inbox.clone(),
+            move || {
+                me.upgrade()
+                    .map(|c| c.settings().retention_days)
+                    .unwrap_or(app::retention::DEFAULT_DAYS)
+            },
+        ));
         let signed_in = match self.api() {
             Ok(api) => api.auth().has_credentials().await.unwrap_or(false),
             Err(_) => false,
@@ -210,6 +220,9 @@ impl Core {
                 .to_string();
             let name = if name.is_empty() { s("email") } else { name };
             *lock(&self.account) = Some(name).filter(|n| !n.is_empty());
+            if let Some(user) = app::identity::askara_user(&me) {
+                lock(&self.who).actor = format!("askara:{user}");
+            }
         }
     }
 
