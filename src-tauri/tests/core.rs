@@ -27,6 +27,7 @@ impl Shell for Recorder {
         let mut shown = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
         shown.push(n.clone());
     }
+    fn restart(&self) {}
 }
 
 impl Recorder {
@@ -309,7 +310,7 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
     .await;
 
     // Signing out forgets the sign-in.
-    core.sign_out().await.unwrap();
+    core.sign_out(false).await.unwrap();
     assert!(!core.status_view().await.signed_in);
     core.shutdown().await;
 }

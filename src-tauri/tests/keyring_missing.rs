@@ -10,6 +10,7 @@ impl Shell for Quiet {
     fn emit(&self, _: &str, _: serde_json::Value) {}
     fn set_title(&self, _: &str) {}
     fn notify(&self, _: &askara_inbox_desktop::notify::Notification) {}
+    fn restart(&self) {}
 }
 
 #[tokio::test]
