@@ -440,3 +440,46 @@ async fn quitting_lets_the_poll_in_progress_commit() {
     assert!(sim.requests().is_empty());
     core.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_by_another_askara_user_does_not_open_the_idle_lock() {
+    let shell = Arc::new(Recorder::default());
+    let core = Core::open_demo(Duration::from_secs(3600), 5, shell.clone())
+        .await
+        .unwrap();
+    core.start().await;
+    core.sign_in_start().await.unwrap();
+    eventually("the first sync", || async {
+        core.counts().await.unwrap().all == 5
+    })
+    .await;
+    let sim = core.demo().unwrap().sim.clone();
+    core.lock_now();
+    assert_eq!(
+        core.list(None, None, 0, 10).await.unwrap_err().code,
+        "locked"
+    );
+
+    // Someone else at the locked window signs in with their own account.
+    sim.set_user(1);
+    core.sign_in_start().await.unwrap();
+    eventually("the other user's sign-in to finish", || async {
+        shell
+            .last("sign-in")
+            .is_some_and(|p| p["state"] == "failed" && p["error"]["code"] == "locked")
+    })
+    .await;
+    assert_eq!(
+        core.list(None, None, 0, 10).await.unwrap_err().code,
+        "locked"
+    );
+
+    // The person who was signed in signs in again: that unlocks.
+    sim.set_user(0);
+    core.sign_in_start().await.unwrap();
+    eventually("the unlock by the same user", || async {
+        core.list(None, None, 0, 10).await.is_ok()
+    })
+    .await;
+    core.shutdown().await;
+}

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use askara::ClientConfig;
-use inbox::encryption::{encrypting_path, wal_files};
+use inbox::encryption::{encrypting_path, open_lock_path, try_lock_unopened, wal_files};
 
 use crate::error::AppError;
 
@@ -32,6 +32,14 @@ pub fn finish_requested_erase(data_dir: &Path) -> Result<bool, AppError> {
     if !m.exists() {
         return Ok(false);
     }
+    // The app that asked restarts: its old process may still be exiting for a moment.
+    let inbox = crate::paths::inbox_path(data_dir);
+    for _ in 0..100 {
+        match try_lock_unopened(&inbox) {
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            _ => break,
+        }
+    }
     for note in erase_local_copy(data_dir)? {
         tracing::warn!("{note}");
     }
@@ -39,16 +47,33 @@ pub fn finish_requested_erase(data_dir: &Path) -> Result<bool, AppError> {
     Ok(true)
 }
 
-/// Removes the inbox (with its WAL and leftovers) and its key. Nothing may hold the inbox
-/// open. The returned notes say what could not be removed (a keyring that did not answer).
+/// Removes the inbox (with its WAL and leftovers), its key and the desktop's unlock PIN.
+/// Refused while any process has the inbox open (its open lock is held). The returned notes
+/// say what could not be removed (a keyring that did not answer).
 pub fn erase_local_copy(data_dir: &Path) -> Result<Vec<String>, AppError> {
     let inbox = crate::paths::inbox_path(data_dir);
+    let lock = try_lock_unopened(&inbox)
+        .map_err(|e| AppError::Io(format!("cannot lock the inbox to erase it: {e}")))?
+        .ok_or_else(|| {
+            AppError::Io(
+                "another Askara Inbox (a sync, a serve or a window) has the inbox open: stop it, then erase again".into(),
+            )
+        })?;
     let mut files = vec![inbox.clone(), encrypting_path(&inbox)];
     files.extend(wal_files(&inbox));
     for f in &files {
         remove(f)?;
     }
-    let notes = crate::inbox_key::erase_key(data_dir)?.into_iter().collect();
+    let mut notes: Vec<String> = crate::inbox_key::erase_key(data_dir)?.into_iter().collect();
+    let pin = secrets::KeyringValue::open(&secrets::pin_account(data_dir)).and_then(|v| v.clear());
+    if let Err(e) = pin {
+        notes.push(format!(
+            "the unlock PIN could not be removed from the OS keyring ({})",
+            e.lines().next().unwrap_or_default()
+        ));
+    }
+    drop(lock);
+    remove(&open_lock_path(&inbox))?;
     tracing::info!("this workstation's copy of the inbox was erased");
     Ok(notes)
 }

@@ -123,10 +123,7 @@ impl IdleLock {
     /// typing on the lock screen is not an unlock.
     pub fn activity(&mut self, now: DateTime<Utc>) {
         if let LockState::Unlocked { last_activity } = &mut self.state {
-            // A clock set back must not postpone the lock past what was already due.
-            if now > *last_activity {
-                *last_activity = now;
-            }
+            *last_activity = now;
         }
     }
 
@@ -142,7 +139,16 @@ impl IdleLock {
 
     /// Locks when idle for the timeout or longer; returns whether it locked just now. A
     /// machine that slept past the timeout locks at the first check after it wakes.
+    ///
+    /// A clock set back (by hand or by time sync) moves the last activity back with it: the
+    /// idle time then counts from the jump, so the lock comes no later than one timeout after
+    /// it, instead of waiting for the clock to catch up with the old reading.
     pub fn check(&mut self, now: DateTime<Utc>) -> bool {
+        if let LockState::Unlocked { last_activity } = &mut self.state {
+            if now < *last_activity {
+                *last_activity = now;
+            }
+        }
         if !self.is_locked() && self.idle_for(now) >= self.timeout {
             self.state = LockState::Locked { failed_tries: 0 };
             return true;
@@ -430,10 +436,17 @@ mod tests {
     fn a_machine_that_slept_locks_at_once_and_a_clock_set_back_does_not_postpone_it() {
         let mut l = IdleLock::new(TEN_MIN, t(0));
         assert!(l.check(t(3 * 3600)), "woke three hours later");
+        // Active at 1000, then the clock is set back to 500: the lock comes ten minutes of
+        // real time later (at 1100 on the new clock), not when the clock reaches 1600.
         let mut l = IdleLock::new(TEN_MIN, t(1000));
-        l.activity(t(500)); // the clock went back
-        assert_eq!(l.idle_for(t(500)), Duration::ZERO);
-        assert!(l.check(t(1600)));
+        assert!(!l.check(t(500)));
+        assert!(!l.check(t(1099)));
+        assert!(l.check(t(1100)));
+        // The same with activity reported after the jump.
+        let mut l = IdleLock::new(TEN_MIN, t(1000));
+        l.activity(t(500));
+        assert!(!l.check(t(1099)));
+        assert!(l.check(t(1100)));
     }
 
     #[test]

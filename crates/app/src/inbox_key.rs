@@ -50,6 +50,9 @@ pub enum KeyPolicy {
 pub fn open_inbox(data_dir: &Path, policy: KeyPolicy) -> Result<OpenedInbox, AppError> {
     crate::erase::finish_requested_erase(data_dir)?;
     let path = crate::paths::inbox_path(data_dir);
+    // One process at a time looks for the key and makes one: two processes starting on a new
+    // or plaintext inbox must not each make (and store) a key of their own.
+    let _making = key_lock(data_dir)?;
     let (key, warning) = match existing_key(data_dir)? {
         Some(k) => (k, None),
         None => {
@@ -67,6 +70,18 @@ pub fn open_inbox(data_dir: &Path, policy: KeyPolicy) -> Result<OpenedInbox, App
     };
     let inbox = Inbox::open(&path, &key)?;
     Ok(OpenedInbox { inbox, warning })
+}
+
+fn key_lock(data_dir: &Path) -> Result<std::fs::File, AppError> {
+    let path = data_dir.join("inbox.key.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.lock().map(|_| f))
+        .map_err(|e| AppError::Io(format!("cannot lock {}: {e}", path.display())))?;
+    Ok(f)
 }
 
 /// The data dir's key, from the keyring or the key file; `None` if neither has one. A keyring

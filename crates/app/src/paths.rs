@@ -26,9 +26,11 @@ pub fn data_dir(given: Option<PathBuf>) -> Result<PathBuf, AppError> {
     Ok(dir)
 }
 
-/// The data dir holds patient data and keys: readable by its owner only (0700, and each file
-/// directly in it 0600; SQLite gives `-wal`/`-shm` the database's mode). Tightens what an
-/// earlier version left readable by every local account.
+/// The data dir holds patient data and keys: readable by its owner only (0700, and each of
+/// our files in it 0600; SQLite gives `-wal`/`-shm` the database's mode). Tightens what an
+/// earlier version left readable by every local account. A `--data-dir` that holds none of
+/// our files yet (a home directory given by mistake, say) is left as it is: only our files
+/// are ever touched.
 #[cfg(unix)]
 fn restrict(dir: &std::path::Path) -> Result<(), AppError> {
     use std::os::unix::fs::PermissionsExt;
@@ -40,19 +42,43 @@ fn restrict(dir: &std::path::Path) -> Result<(), AppError> {
             ))
         })
     };
-    set(dir, 0o700)?;
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| AppError::Io(format!("cannot read the data dir {}: {e}", dir.display())))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+    let entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| AppError::Io(format!("cannot read the data dir {}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let ours: Vec<&std::path::PathBuf> = entries
+        .iter()
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_ours))
+        .collect();
+    if entries.is_empty() || !ours.is_empty() {
+        set(dir, 0o700)?;
+    }
+    for path in ours {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
             continue;
         };
         if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-            set(&path, meta.permissions().mode() & 0o700)?;
+            set(path, meta.permissions().mode() & 0o700)?;
         }
     }
     Ok(())
+}
+
+/// The files Askara Inbox keeps in its data dir.
+fn is_ours(name: &str) -> bool {
+    name.starts_with("inbox.")
+        || matches!(
+            name,
+            "settings.json"
+                | "settings.json.tmp"
+                | "desktop.json"
+                | "tokens.json"
+                | "tokens.json.tmp"
+                | "refresh.lock"
+                | "lock.json"
+                | "erase-requested"
+        )
 }
 
 #[cfg(not(unix))]
@@ -64,4 +90,46 @@ fn restrict(_dir: &std::path::Path) -> Result<(), AppError> {
 /// The inbox database in `data_dir`.
 pub fn inbox_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("inbox.sqlite3")
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn our_files_become_private_and_a_foreign_dir_is_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let fresh = data_dir(Some(root.path().join("new"))).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+
+        let old = root.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for f in ["settings.json", "inbox.sqlite3-wal", "notes.txt"] {
+            std::fs::write(old.join(f), "x").unwrap();
+            std::fs::set_permissions(old.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        data_dir(Some(old.clone())).unwrap();
+        assert_eq!(mode(&old), 0o700);
+        assert_eq!(mode(&old.join("settings.json")), 0o600);
+        assert_eq!(mode(&old.join("inbox.sqlite3-wal")), 0o600);
+        assert_eq!(mode(&old.join("notes.txt")), 0o644, "not ours: untouched");
+
+        let home = root.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(home.join(".bashrc"), "x").unwrap();
+        data_dir(Some(home.clone())).unwrap();
+        assert_eq!(
+            mode(&home),
+            0o755,
+            "a dir holding none of our files keeps its mode"
+        );
+    }
 }

@@ -21,6 +21,9 @@ pub const DAYS: RangeInclusive<u32> = 1..=3650;
 pub const EVERY: Duration = Duration::from_secs(24 * 3600);
 /// After a failed run (a busy or full disk): soon, not tomorrow.
 pub const RETRY: Duration = Duration::from_secs(15 * 60);
+/// How often the job looks at the wall clock: a timer alone stops while a laptop sleeps, so
+/// "a day later" is decided by the clock, checked this often.
+pub const CHECK: Duration = Duration::from_secs(3600);
 /// The actor the job's audit rows name.
 pub const ACTOR: &str = "retention";
 
@@ -70,8 +73,9 @@ pub enum Outcome {
     Failed(AppError),
 }
 
-/// The daily job: a run now, then every [`EVERY`] ([`RETRY`] after a failure). `days` is read
-/// at each run, so a changed setting applies from the next one. Dropping it stops the job.
+/// The daily job: a run now, then once [`EVERY`] has passed on the wall clock ([`RETRY`]
+/// after a failure). `days` is read at each run, so a changed setting applies from the next
+/// one. Dropping it stops the job.
 pub struct RetentionJob {
     task: JoinHandle<()>,
 }
@@ -83,15 +87,22 @@ impl RetentionJob {
         days: impl Fn() -> u32 + Send + Sync + 'static,
     ) -> RetentionJob {
         let task = tokio::spawn(async move {
+            let mut next = Utc::now();
             loop {
-                let wait = match try_once(store.as_ref(), days(), Utc::now()).await {
-                    Outcome::Pruned(_) => EVERY,
-                    Outcome::Failed(e) => {
-                        tracing::warn!(error = %e, "retention could not run; trying again in 15 minutes");
-                        RETRY
-                    }
-                };
-                tokio::time::sleep(wait).await;
+                let now = Utc::now();
+                if now >= next {
+                    let wait = match try_once(store.as_ref(), days(), now).await {
+                        Outcome::Pruned(_) => EVERY,
+                        Outcome::Failed(e) => {
+                            tracing::warn!(error = %e, "retention could not run; trying again in 15 minutes");
+                            RETRY
+                        }
+                    };
+                    next =
+                        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));
+                }
+                let until_next = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                tokio::time::sleep(until_next.min(CHECK)).await;
             }
         });
         RetentionJob { task }

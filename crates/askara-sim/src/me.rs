@@ -15,14 +15,24 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn me(State(st): State<AppState>) -> Json<Value> {
     let org = derived_uuid(&format!("organization:{}", st.config.client_id));
+    let n = st.user.load(std::sync::atomic::Ordering::SeqCst);
+    let user = derived_uuid(&format!("user:{n}"));
+    let (email, first, last) = match n {
+        0 => (
+            "ingrid.solberg@example.test".to_string(),
+            "Ingrid",
+            "Solberg",
+        ),
+        n => (format!("staff{n}@example.test"), "Staff", "Member"),
+    };
     Json(json!({
         "@context": "/contexts/User",
-        "@id": format!("/users/{}", derived_uuid("user:0")),
+        "@id": format!("/users/{user}"),
         "@type": "User",
-        "uuid": derived_uuid("user:0"),
-        "email": "ingrid.solberg@example.test",
-        "firstName": "Ingrid",
-        "lastName": "Solberg",
+        "uuid": user,
+        "email": email,
+        "firstName": first,
+        "lastName": last,
         "organization": {
             "@id": format!("/organizations/{org}"),
             "uuid": org,

@@ -212,6 +212,13 @@ impl SimHandle {
             .revise(uuid, new_content, whole_second_now())
     }
 
+    /// Which user the tokens act for from now on, as `GET /me` says (0: the default
+    /// clinician, `ingrid.solberg@example.test`; n: `staff{n}@example.test`): another person
+    /// signing in on the same workstation.
+    pub fn set_user(&self, n: usize) {
+        self.st().user.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Uuids in insertion order.
     pub fn note_uuids(&self) -> Vec<String> {
         self.st().notes_read().uuids()

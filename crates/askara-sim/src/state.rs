@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub requests: Mutex<RequestLog>,
     pub token_requests: AtomicUsize,
+    /// Which user `GET /me` names (0: the default clinician); see `SimHandle::set_user`.
+    pub user: AtomicUsize,
     /// Next generator index per seed, so repeated `add_generated` calls with one seed never
     /// produce the same note twice yet stay deterministic.
     pub generated: Mutex<HashMap<u64, u64>>,
@@ -62,6 +64,7 @@ impl Shared {
             auth_codes: Mutex::new(AuthCodeStore::default()),
             requests: Mutex::new(RequestLog::default()),
             token_requests: AtomicUsize::new(0),
+            user: AtomicUsize::new(0),
             generated: Mutex::new(HashMap::new()),
             note_events,
             webhooks: WebhookState::default(),

@@ -55,7 +55,7 @@ fn load_roots(spec: &PgSpec) -> Result<RootCertStore, ImportError> {
     let src = spec.sslrootcert.clone().unwrap_or_else(default_roots);
     let mut store = RootCertStore::empty();
     match src {
-        RootCert::System => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        RootCert::System => system_roots(&mut store),
         RootCert::File(path) => {
             let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
                 tls_err(format!(
@@ -86,6 +86,45 @@ fn load_roots(spec: &PgSpec) -> Result<RootCertStore, ImportError> {
         }
     }
     Ok(store)
+}
+
+/// The OS's trust store where it is a PEM bundle (Linux: `SSL_CERT_FILE`, else the Debian,
+/// RHEL/Fedora or SUSE bundle), so a clinic CA installed with `update-ca-certificates` is
+/// trusted as libpq's `sslrootcert=system` would; elsewhere (Windows, macOS), and when no
+/// bundle is readable, Mozilla's list (webpki-roots).
+fn system_roots(store: &mut RootCertStore) {
+    #[cfg(target_os = "linux")]
+    let bundles: Vec<std::path::PathBuf> = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/ca-bundle.pem",
+            ]
+            .iter()
+            .map(std::path::PathBuf::from),
+        )
+        .collect();
+    #[cfg(not(target_os = "linux"))]
+    let bundles: Vec<std::path::PathBuf> = Vec::new();
+    roots_from_bundles(store, &bundles);
+}
+
+/// The first bundle that yields a certificate, else Mozilla's roots.
+fn roots_from_bundles(store: &mut RootCertStore, bundles: &[std::path::PathBuf]) {
+    for bundle in bundles {
+        let Ok(certs) = CertificateDer::pem_file_iter(bundle) else {
+            continue;
+        };
+        let (added, _) = store.add_parsable_certificates(certs.flatten());
+        if added > 0 {
+            return;
+        }
+    }
+    tracing::debug!("no system CA bundle found; using Mozilla's roots");
+    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
 }
 
 /// How TLS is set up for a target: the rustls configuration, and whether it checks the
@@ -388,6 +427,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for NegotiatedStream<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_roots_come_from_the_first_readable_bundle_else_mozilla() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.crt");
+        let mut fallback = RootCertStore::empty();
+        roots_from_bundles(&mut fallback, std::slice::from_ref(&missing));
+        assert_eq!(fallback.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        if let Some(ca) = ["/etc/ssl/certs/ca-certificates.crt"]
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.exists())
+        {
+            let in_bundle = std::fs::read_to_string(&ca)
+                .unwrap()
+                .matches("BEGIN CERTIFICATE")
+                .count();
+            let mut store = RootCertStore::empty();
+            roots_from_bundles(&mut store, &[missing, ca]);
+            // Every certificate of the OS bundle (at most a few it cannot parse), not Mozilla's.
+            assert!(store.len() <= in_bundle && store.len() + 5 >= in_bundle);
+        }
+    }
 
     /// A DER certificate reduced to what the binding reads: an empty tbsCertificate and the
     /// signature algorithm.

@@ -352,31 +352,67 @@ impl Inbox {
     pub async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, InboxError> {
         let (uuid, actor) = (uuid.to_string(), actor.to_string());
         self.run(move |c| {
-            let now = Utc::now();
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if note_status(&tx, &uuid)?.is_none() {
-                return Err(InboxError::NotFound { uuid });
-            }
-            let last: Option<(String, String, String)> = tx
-                .prepare_cached(
-                    "SELECT action, actor, at FROM audit_events WHERE note_uuid = ?1
-                      ORDER BY id DESC LIMIT 1",
-                )?
-                .query_row([&uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let since = ts(now - READ_REPEAT_WINDOW);
-            if let Some((action, by, at)) = last {
-                // Fixed-width UTC text: text order is time order.
-                if action == "read" && by == actor && at >= since {
-                    return Ok(false);
-                }
-            }
-            append(&tx, &uuid, &ts(now), &actor, "read", None, None, "{}")?;
+            let wrote = read_one(&tx, &uuid, &actor, Utc::now(), "{}")?;
             tx.commit()?;
-            Ok(true)
+            Ok(wrote)
         })
         .await
     }
+
+    /// Records that `actor` was shown the full text of every note in `uuids` at once (a CLI
+    /// `list --json` or `search --json`), one `read` row each (detail `{"bulk":true}`), in one
+    /// transaction, with the same repeat rule as [`Inbox::record_read`]. Returns the rows
+    /// written.
+    pub async fn record_bulk_read(
+        &self,
+        uuids: Vec<String>,
+        actor: &str,
+    ) -> Result<usize, InboxError> {
+        let actor = actor.to_string();
+        self.run(move |c| {
+            let now = Utc::now();
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut wrote = 0;
+            for uuid in &uuids {
+                wrote += usize::from(read_one(&tx, uuid, &actor, now, r#"{"bulk":true}"#)?);
+            }
+            tx.commit()?;
+            Ok(wrote)
+        })
+        .await
+    }
+}
+
+/// One read row for `uuid`, unless the same actor's read of it is the last row and recent.
+fn read_one(
+    tx: &rusqlite::Transaction<'_>,
+    uuid: &str,
+    actor: &str,
+    now: chrono::DateTime<Utc>,
+    detail: &str,
+) -> Result<bool, InboxError> {
+    if note_status(tx, uuid)?.is_none() {
+        return Err(InboxError::NotFound {
+            uuid: uuid.to_string(),
+        });
+    }
+    let last: Option<(String, String, String)> = tx
+        .prepare_cached(
+            "SELECT action, actor, at FROM audit_events WHERE note_uuid = ?1
+              ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let since = ts(now - READ_REPEAT_WINDOW);
+    if let Some((action, by, at)) = last {
+        // Fixed-width UTC text: text order is time order.
+        if action == "read" && by == actor && at >= since {
+            return Ok(false);
+        }
+    }
+    append(tx, uuid, &ts(now), actor, "read", None, None, detail)?;
+    Ok(true)
 }
 
 #[cfg(test)]

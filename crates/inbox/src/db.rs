@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_webhook_queue.sql"),
     include_str!("../migrations/0003_note_origin.sql"),
     include_str!("../migrations/0004_audit_chain.sql"),
+    include_str!("../migrations/0005_fts_secure_delete.sql"),
 ];
 
 /// The schema version this build writes.
@@ -90,15 +91,24 @@ fn finish_migration(tx: &Connection, version: i64) -> Result<(), InboxError> {
 pub(crate) struct Pool {
     path: PathBuf,
     key: InboxKey,
+    /// Held shared while this inbox is open (see `encryption::hold_open_lock`).
+    _open_lock: std::fs::File,
     idle: Mutex<Vec<Connection>>,
     pub(crate) permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Pool {
-    pub(crate) fn new(path: PathBuf, key: InboxKey, first: Connection, cap: usize) -> Pool {
+    pub(crate) fn new(
+        path: PathBuf,
+        key: InboxKey,
+        open_lock: std::fs::File,
+        first: Connection,
+        cap: usize,
+    ) -> Pool {
         Pool {
             path,
             key,
+            _open_lock: open_lock,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
         }

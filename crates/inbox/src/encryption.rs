@@ -104,6 +104,9 @@ pub fn file_kind(path: &Path) -> std::io::Result<FileKind> {
 /// SQLCipher only fails on the first read, with "file is not a database".
 pub(crate) fn apply_key(conn: &Connection, key: &InboxKey, path: &Path) -> Result<(), InboxError> {
     conn.execute_batch(&format!("PRAGMA key = {};", key.literal()))?;
+    // SQLCipher writes its own errors (a failed HMAC on a wrong key) to stderr; ours say
+    // what to do, in one line. After the key: keying is what sets SQLCipher's default level.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     }) {
@@ -139,12 +142,12 @@ pub fn wal_files(path: &Path) -> [PathBuf; 2] {
 /// encrypted in place (under a lock file, so two processes starting at once migrate once),
 /// an encrypted one has its permissions tightened.
 pub(crate) fn prepare(path: &Path, key: &InboxKey) -> Result<(), InboxError> {
-    if file_kind(path).map_err(|e| io_err(path, e))? == FileKind::Plaintext {
+    if file_kind(path).map_err(|e| access_err(path, e))? == FileKind::Plaintext {
         let lock_path = sibling(path, ".migrate-lock");
-        let lock = File::create(&lock_path).map_err(|e| io_err(&lock_path, e))?;
-        lock.lock().map_err(|e| io_err(&lock_path, e))?;
+        let lock = File::create(&lock_path).map_err(|e| access_err(&lock_path, e))?;
+        lock.lock().map_err(|e| access_err(&lock_path, e))?;
         // Another process may have finished the migration while this one waited.
-        if file_kind(path).map_err(|e| io_err(path, e))? == FileKind::Plaintext {
+        if file_kind(path).map_err(|e| access_err(path, e))? == FileKind::Plaintext {
             tracing::info!("encrypting the plaintext inbox in place");
             encrypt_in_place(path, key)?;
             tracing::info!("inbox encrypted");
@@ -211,7 +214,7 @@ pub(crate) fn restrict_file(path: &Path) -> Result<(), InboxError> {
             .mode(0o600)
             .open(path)
             .and_then(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)))
-            .map_err(|e| io_err(path, e))?;
+            .map_err(|e| access_err(path, e))?;
     }
     #[cfg(not(unix))]
     let _ = path;
@@ -233,6 +236,44 @@ fn sync_dir(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+fn access_err(path: &Path, e: std::io::Error) -> InboxError {
+    InboxError::FileAccess(format!("{}: {e}", path.display()))
+}
+
+/// The lock every open inbox holds shared for its lifetime, so an erase can tell that a
+/// process (a `sync`, a `serve`, a window) still has the file open.
+pub fn open_lock_path(path: &Path) -> PathBuf {
+    sibling(path, ".lock")
+}
+
+/// Takes the open lock shared (blocking only while an erase holds it).
+pub(crate) fn hold_open_lock(path: &Path) -> Result<File, InboxError> {
+    let lock_path = open_lock_path(path);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| access_err(&lock_path, e))?;
+    restrict_file(&lock_path)?;
+    f.lock_shared().map_err(|e| access_err(&lock_path, e))?;
+    Ok(f)
+}
+
+/// The open lock taken exclusively, or `None` while any process has the inbox open.
+pub fn try_lock_unopened(path: &Path) -> std::io::Result<Option<File>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(open_lock_path(path))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> InboxError {

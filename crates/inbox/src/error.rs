@@ -90,6 +90,9 @@ pub enum InboxError {
     #[error("the inbox {path} cannot be opened with the key this workstation holds (wrong or replaced key); restore the inbox key to the OS keyring, or move the file away to start an empty inbox (notes are fetched again from Askara, local review states are lost)")]
     WrongKey { path: PathBuf },
 
+    #[error("cannot use the inbox file {0}; check that the data dir belongs to this user and the disk is writable")]
+    FileAccess(String),
+
     #[error("cannot encrypt the inbox ({0}); nothing was lost: the plaintext inbox is untouched, fix the cause and start again")]
     Migration(String),
 
@@ -111,7 +114,7 @@ impl InboxError {
             }
             InboxError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             InboxError::WrongKey { .. } => ErrorCode::WrongKey,
-            InboxError::Migration(_) => ErrorCode::Database,
+            InboxError::Migration(_) | InboxError::FileAccess(_) => ErrorCode::Database,
             InboxError::Task(_) => ErrorCode::Internal,
         }
     }

@@ -5,8 +5,8 @@
 //! someone still has to look at them. Each removal leaves an audit row (uuid, no content).
 //!
 //! `PRAGMA secure_delete` (set on every connection) zeroes freed pages, and FTS5's
-//! `secure-delete` option removes a note's tokens from the index at once, so removed text does
-//! not linger in free pages or index segments.
+//! `secure-delete` option (schema version 5) removes a note's tokens from the index at once,
+//! so removed text does not linger in free pages or index segments.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -90,11 +90,6 @@ fn prune_notes_batch(
     actor: &str,
 ) -> Result<(usize, usize, usize), InboxError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Persistent, and cheap to repeat: deletes remove the note's tokens from the index now.
-    tx.execute(
-        "INSERT INTO notes_fts (notes_fts, rank) VALUES ('secure-delete', 1)",
-        [],
-    )?;
     let done: Vec<(i64, String, String, Option<String>)> = {
         let mut st = tx.prepare_cached(
             "SELECT id, uuid, status, patient_uuid FROM notes

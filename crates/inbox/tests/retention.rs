@@ -164,6 +164,36 @@ async fn done_notes_leave_with_their_text_and_open_ones_stay() {
     assert_eq!(trail[0].action, "removed");
     assert_eq!(trail[0].actor, "retention");
     assert_eq!(inbox.delivery_counts().await.unwrap().failed, 0);
+
+    // Below the API: no row of the vocabulary or the index still holds the removed words.
+    let c = rusqlite::Connection::open(inbox.path()).unwrap();
+    c.execute_batch(&format!("PRAGMA key = \"x'{}'\";", test_key().to_hex()))
+        .unwrap();
+    c.execute_batch("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, 'notes_fts', 'row');")
+        .unwrap();
+    for word in ["uniqueterm", "vanishia", "gallbladder"] {
+        let in_terms: i64 = c
+            .query_row(
+                "SELECT count(*) FROM fts_terms WHERE term = ?1",
+                [word],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let in_index: i64 = c
+            .query_row("SELECT count(*) FROM temp.v WHERE term = ?1", [word], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!((in_terms, in_index), (0, 0), "{word}");
+    }
+    let kept: i64 = c
+        .query_row(
+            "SELECT count(*) FROM fts_terms WHERE term = 'awaiting'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1, "words of kept notes stay");
 }
 
 fn test_key() -> InboxKey {

@@ -13,8 +13,9 @@
 //!   Askara sign-in unlocks, after which the person chooses a new PIN. A completed sign-in
 //!   always unlocks.
 //! - A PIN is set only while unlocked: a passer-by at a locked window cannot choose one.
-//! - The lock outlives the app: `DIR/lock.json` says it is locked (and the wrong tries), so
-//!   quitting and starting again does not unlock.
+//! - The lock outlives the app: `DIR/lock.json` (0600) says it is locked (and the wrong
+//!   tries), so quitting and starting again does not unlock; with a PIN set the app always
+//!   starts locked.
 
 #[allow(unused_imports)]
 use super::*;
@@ -86,6 +87,14 @@ impl LockKeeper {
         } else {
             Arc::new(KeyringPin(secrets::pin_account(data_dir)))
         };
+        // With a PIN set the app starts locked: removing `lock.json` and restarting the app
+        // must not be a way past the lock.
+        let machine = match pins.get() {
+            Ok(Some(_)) if !machine.is_locked() => {
+                IdleLock::locked(timeout, machine.failed_tries())
+            }
+            _ => machine,
+        };
         LockKeeper {
             machine: Mutex::new(machine),
             clock: Mutex::new(clock),
@@ -113,7 +122,7 @@ impl LockKeeper {
             let m = Marker {
                 failed_tries: machine.failed_tries(),
             };
-            std::fs::write(&self.marker, serde_json::to_vec(&m).unwrap_or_default())
+            secrets::write_private(&self.marker, &serde_json::to_vec(&m).unwrap_or_default())
         } else {
             match std::fs::remove_file(&self.marker) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -351,6 +360,10 @@ impl Core {
         tracing::info!("unlock PIN set");
         self.publish_lock();
         Ok(self.lock_view())
+    }
+
+    pub(super) fn is_locked(&self) -> bool {
+        lock(&self.idle.machine).is_locked()
     }
 
     /// A full Askara sign-in completed: that unlocks, and clears the wrong tries.

@@ -93,15 +93,38 @@ impl Core {
             lock(&me.sign_in).take();
             match outcome {
                 Ok(()) => {
-                    // A full sign-in is the other way to unlock the idle lock.
-                    me.unlock_after_sign_in();
-                    lock(&me.notifier).reset();
+                    // A full sign-in is the other way to unlock the idle lock, by the person
+                    // who was signed in when it locked: someone else's Askara account does
+                    // not open the previous user's inbox (the PIN still does).
+                    let before = me.who();
                     me.fetch_account().await;
+                    let after = me.who().actor;
+                    let someone_else = before.actor.starts_with("askara:") && before.actor != after;
+                    let refused = if someone_else && me.is_locked() {
+                        tracing::warn!(
+                            "a sign-in by another Askara user does not unlock the idle lock"
+                        );
+                        // The lock still belongs to the person signed in when it locked: it
+                        // is their sign-in that opens it.
+                        *lock(&me.who) = before;
+                        Some(CmdError::new(
+                            "locked",
+                            "Signed in as another Askara user: the inbox stays locked until the person who was signed in enters the PIN or signs in",
+                        ))
+                    } else {
+                        me.unlock_after_sign_in();
+                        None
+                    };
+                    lock(&me.notifier).reset();
                     if let Err(e) = me.start_sync() {
                         tracing::warn!(code = %e.code, "cannot start syncing after sign-in");
                     }
                     me.publish_status().await;
-                    me.shell.emit("sign-in", event_json(&SignInEvent::SignedIn));
+                    let event = match refused {
+                        Some(error) => SignInEvent::Failed { error },
+                        None => SignInEvent::SignedIn,
+                    };
+                    me.shell.emit("sign-in", event_json(&event));
                 }
                 Err(e) => {
                     me.shell

@@ -7,6 +7,23 @@ use crate::context::Context;
 use crate::error::CliError;
 use inbox::{AuditEvent, ListQuery, NoteRecord, SearchQuery, Status};
 
+/// `--json` prints every note's full text: that is reading them all, and audited as such
+/// (the table prints no content). Nothing is printed when the reads cannot be recorded.
+async fn audit_bulk_read(
+    ctx: &Context,
+    inbox: &inbox::Inbox,
+    notes: &[NoteRecord],
+    json: bool,
+) -> Result<(), CliError> {
+    if !json || notes.is_empty() {
+        return Ok(());
+    }
+    let who = super::who::identity(ctx).await;
+    let uuids = notes.iter().map(|n| n.uuid.clone()).collect();
+    inbox.record_bulk_read(uuids, &who.actor).await?;
+    Ok(())
+}
+
 pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
     let inbox = ctx.inbox()?;
     match cmd {
@@ -25,6 +42,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                     offset: 0,
                 })
                 .await?;
+            audit_bulk_read(ctx, &inbox, &notes, json).await?;
             print_list(&notes, json)
         }
         NotesCommand::Search {
@@ -41,6 +59,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                 q.limit = l;
             }
             let results = inbox.search(&query, q).await?;
+            audit_bulk_read(ctx, &inbox, &results, json).await?;
             print_list(&results, json)
         }
         NotesCommand::Show { uuid, json } => {

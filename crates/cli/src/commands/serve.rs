@@ -106,8 +106,14 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         max_pending: args.max_pending,
         ..ReceiverConfig::default()
     };
-    let days = ctx.settings.retention_days;
-    let _retention = app::retention::RetentionJob::start(Arc::new(inbox.clone()), move || days);
+    let (dir, days) = (ctx.data_dir.clone(), ctx.settings.retention_days);
+    // The settings file is read at each run, so a `retention --days N` applies to a running job.
+    let days = move || {
+        app::Settings::load(&dir)
+            .map(|(s, _)| s.retention_days)
+            .unwrap_or(days)
+    };
+    let _retention = app::retention::RetentionJob::start(Arc::new(inbox.clone()), days);
     let r = Receiver::start(inbox, cfg);
     println!("listening on http://{local}");
     println!("  deliveries: POST {path}");

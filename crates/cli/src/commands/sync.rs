@@ -43,8 +43,14 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let store: Arc<dyn inbox::InboxStore> = Arc::new(inbox);
-    let days = ctx.settings.retention_days;
-    let _retention = app::retention::RetentionJob::start(store.clone(), move || days);
+    let (dir, days) = (ctx.data_dir.clone(), ctx.settings.retention_days);
+    // The settings file is read at each run, so a `retention --days N` applies to a running job.
+    let days = move || {
+        app::Settings::load(&dir)
+            .map(|(s, _)| s.retention_days)
+            .unwrap_or(days)
+    };
+    let _retention = app::retention::RetentionJob::start(store.clone(), days);
     let syncing = app::sync::Syncing::start(api, store, cfg);
     let mut status = syncing.status();
     let stop = app::shutdown::signal();

@@ -145,6 +145,14 @@ async fn a_missing_key_is_a_clear_error_and_the_inbox_is_left_alone() {
     assert_eq!(lines.len(), 1, "{}", r.stderr);
     assert!(lines[0].contains("encrypted but its key"), "{}", lines[0]);
     assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // Another key (a restored key file from another PC): one line, nothing of SQLCipher's own.
+    std::fs::write(data.join("inbox.key"), inbox::InboxKey::generate().to_hex()).unwrap();
+    let r = run(data, &["notes", "list", "--json"]).await;
+    assert_ne!(r.code, 0);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("restore the inbox key"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 #[tokio::test]

@@ -53,14 +53,8 @@ async fn synced(sim: &SimHandle) -> (tempfile::TempDir, Vec<String>) {
     ];
     let r = run(dir.path(), &args, true).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(dir.path(), &["notes", "list", "--json"], false).await;
-    let ids = serde_json::from_str::<Value>(&r.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["uuid"].as_str().unwrap().to_string())
-        .collect();
+    // From the simulator: `notes list --json` would itself be audited as reading them all.
+    let ids = sim.note_uuids();
     (dir, ids)
 }
 
@@ -134,9 +128,25 @@ async fn reads_and_changes_are_audited_under_the_real_identity_and_history_lists
         assert!(!r.stdout.contains(last), "{}", r.stdout);
     }
 
-    // Listing and searching are not reads of one note: nothing more is recorded.
+    // The table (names, no content) is not a read; `--json` prints every note's text, so it
+    // is one read row per note printed.
     run(d, &["notes", "list"], false).await;
+    run(d, &["notes", "search", "zzznomatch", "--json"], true).await;
     assert_eq!(history(d, &ids[0]).await.len(), 4);
+    let r = run(d, &["notes", "list", "--json"], true).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // ids[0]: this user's read a moment ago is its last row, so it is the same read.
+    assert_eq!(history(d, &ids[0]).await.len(), 4);
+    for id in &ids[1..] {
+        let h = history(d, id).await;
+        let last = h.last().unwrap();
+        assert_eq!(
+            (last["action"].as_str(), last["actor"].as_str()),
+            (Some("read"), Some(SIM_USER)),
+            "{h:?}"
+        );
+        assert_eq!(last["detail"]["bulk"], true, "{h:?}");
+    }
 
     // An unknown note: one line, exit 2.
     let r = run(d, &["notes", "history", "no-such-note"], false).await;

@@ -199,6 +199,14 @@ fn tls_failed(spec: &PgSpec, e: &io::Error) -> ImportError {
 }
 
 fn unverified_password(spec: &PgSpec, code: u32) -> ImportError {
+    if code == super::guard::WEAK_SCRAM {
+        return ImportError::Tls(format!(
+            "the server at {} asked for SCRAM with fewer than {} iterations over a connection whose certificate is not verified (sslmode={}), so no proof was sent: use sslmode=verify-full (with sslrootcert), or check who answers at that address",
+            where_(spec),
+            super::guard::MIN_SCRAM_ITERATIONS,
+            spec.sslmode.as_str()
+        ));
+    }
     let how = if code == super::guard::AUTH_MD5 {
         "as MD5"
     } else {

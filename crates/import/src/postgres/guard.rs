@@ -12,6 +12,10 @@
 //! Backend messages: one type byte, a four-byte big-endian length that counts itself, then
 //! the payload; for `R` (authentication) the payload starts with a four-byte code: 0 ok,
 //! 3 cleartext, 5 MD5, 10–12 SASL.
+//!
+//! SCRAM over an unverified connection is answered only when the server's first message asks
+//! for at least [`MIN_SCRAM_ITERATIONS`] (RFC 7677's minimum): someone playing the server could
+//! otherwise ask for one iteration and crack the proof offline as cheaply as an MD5 hash.
 
 use std::io;
 use std::pin::Pin;
@@ -22,6 +26,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub(crate) const AUTH_CLEARTEXT: u32 = 3;
 pub(crate) const AUTH_MD5: u32 = 5;
+/// AuthenticationSASLContinue: the SCRAM server-first-message (`r=…,s=…,i=…`).
+pub(crate) const AUTH_SASL_CONTINUE: u32 = 11;
+/// The refusal code for a SCRAM exchange with too few iterations (not a protocol code).
+pub(crate) const WEAK_SCRAM: u32 = 1011;
+pub(crate) const MIN_SCRAM_ITERATIONS: u32 = 4096;
 
 pub(crate) struct AuthGuard<S> {
     inner: S,
@@ -59,6 +68,8 @@ pub(crate) struct Watch {
     skip: usize,
     /// AuthenticationOk seen: nothing more to watch.
     done: bool,
+    /// The SCRAM server-first-message being collected (unverified connections only).
+    sasl: Option<Vec<u8>>,
 }
 
 impl Watch {
@@ -68,8 +79,18 @@ impl Watch {
         while !data.is_empty() && !self.done {
             if self.skip > 0 {
                 let n = self.skip.min(data.len());
+                if let Some(buf) = &mut self.sasl {
+                    buf.extend_from_slice(&data[..n]);
+                }
                 self.skip -= n;
                 data = &data[n..];
+                if self.skip == 0 {
+                    if let Some(first) = self.sasl.take() {
+                        if scram_iterations(&first).is_none_or(|i| i < MIN_SCRAM_ITERATIONS) {
+                            return Err(WEAK_SCRAM);
+                        }
+                    }
+                }
                 continue;
             }
             let want = if self.have >= 5 && self.head[0] == b'R' {
@@ -99,11 +120,27 @@ impl Watch {
             match code {
                 0 => self.done = true,
                 AUTH_CLEARTEXT | AUTH_MD5 if !verified => return Err(code),
+                AUTH_SASL_CONTINUE if !verified => {
+                    if self.skip == 0 {
+                        return Err(WEAK_SCRAM);
+                    }
+                    self.sasl = Some(Vec::with_capacity(self.skip.min(1024)));
+                }
                 _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// The `i=` attribute of a SCRAM server-first-message.
+fn scram_iterations(first: &[u8]) -> Option<u32> {
+    std::str::from_utf8(first)
+        .ok()?
+        .split(',')
+        .find_map(|a| a.strip_prefix("i="))?
+        .parse()
+        .ok()
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for AuthGuard<S> {
@@ -211,6 +248,18 @@ mod tests {
         for size in [1, 4, 9, 100] {
             assert_eq!(feed_in(&scram, size, false), Ok(()), "chunks of {size}");
         }
+        // Too few iterations over an unverified connection: refused, in any split; verified
+        // connections trust the server they checked.
+        let weak = [
+            auth(10, b"SCRAM-SHA-256\0\0"),
+            auth(11, b"r=nonce,s=salt,i=1"),
+        ]
+        .concat();
+        for size in [1, 4, 9, 100] {
+            assert_eq!(feed_in(&weak, size, false), Err(WEAK_SCRAM));
+            assert_eq!(feed_in(&weak, size, true), Ok(()));
+        }
+        assert_eq!(feed_in(&auth(11, b"r=n,s=s"), 5, false), Err(WEAK_SCRAM));
         // An error response before any authentication is no refusal either.
         assert_eq!(feed_in(&msg(b'E', b"SFATAL\0\0"), 3, false), Ok(()));
     }

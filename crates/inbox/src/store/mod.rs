@@ -68,11 +68,12 @@ impl Inbox {
                 source,
             })?;
         }
+        let open_lock = encryption::hold_open_lock(&path)?;
         encryption::prepare(&path, key)?;
         let mut conn = db::connect(&path, key)?;
         db::migrate(&mut conn)?;
         Ok(Inbox {
-            pool: Arc::new(Pool::new(path, key.clone(), conn, POOL_SIZE)),
+            pool: Arc::new(Pool::new(path, key.clone(), open_lock, conn, POOL_SIZE)),
         })
     }
 
