@@ -521,6 +521,8 @@ async fn main() {
     // The raw cost of bm25 over every note, which is why Relevance falls back above
     // RELEVANCE_MAX_MATCHES matches.
     let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", test_key().to_hex()))
+        .unwrap();
     let expr = fts_query("patient").unwrap();
     let raw_runs = 20;
     let mut raw = Vec::new();
