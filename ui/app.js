@@ -11,7 +11,12 @@ import { startSignIn, signInFailed, resetSignIn } from './signin.js';
 import { openSettings, wireSettings } from './settings.js';
 import { showNote, showImport, toggleVersions, setStatus, undo, doImport, showError, clearNote } from './pane.js';
 import { noteActivity, renderLock, resetLockScreen, openPinSetup, wireLock } from './lock.js';
+import { wireReading, noteBody } from './reading.js';
 import { refreshCounts, refreshPatients, choosePatient, renderStatus, onStatus, updateScreens } from './strip.js';
+import { filterArgs, filterKey, refreshFacets, wireFilters, clearFilters } from './filters.js';
+import { wireBulk, markRow, viewChanged, toggleFocused, clearSelection, undoBulk, clearBulk } from './bulk.js';
+import { renderIds, needsPatientSource, NEEDS_PATIENT } from './patients.js';
+import { wireAssign, clearAssign, pickerOpen } from './assign.js';
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
 /** @typedef {import('./ipc.js').NoteView} NoteView */
@@ -27,6 +32,8 @@ const PAGE = 100;
 // Search results shown at most (newest first): enough to scan, small enough to come back
 // within a keystroke; more typing narrows them.
 const SEARCH_LIMIT = 200;
+// A filtered list (dates, type, author) comes whole, as a patient's does, up to this many.
+const FILTER_LIMIT = 1000;
 
 
 // ------------------------------------------------------------------------------------------
@@ -37,13 +44,14 @@ const list = new VirtualList($('list'), $('list-spacer'), renderRow, onSelect);
 /** @param {HTMLElement} el @param {NoteRow|null} row */
 function renderRow(el, row) {
   if (!el.firstChild) {
-    for (const cls of ['mark', 'name', 'type', 'when']) {
+    for (const cls of ['mark', 'name', 'ids', 'type', 'when']) {
       const s = document.createElement('span');
       s.className = cls;
       el.appendChild(s);
     }
   }
-  const [mark, name, type, when] = /** @type {HTMLElement[]} */ (Array.from(el.children));
+  const [mark, name, ids, type, when] = /** @type {HTMLElement[]} */ (Array.from(el.children));
+  renderIds(ids, row);
   if (!row) {
     el.className = 'row placeholder';
     el.dataset.uuid = '';
@@ -54,6 +62,7 @@ function renderRow(el, row) {
   }
   el.className = `row status-${row.status}${row.verified ? '' : ' unverified'}`;
   el.dataset.uuid = row.uuid;
+  markRow(el, row);
   el.setAttribute('role', 'option');
   mark.title = row.verified ? row.status : `${row.status}, unverified`;
   if (row.nameParts) setParts(name, row.nameParts);
@@ -67,24 +76,28 @@ function renderRow(el, row) {
 
 /** The list's source for the current filter, patient and search text. */
 function source() {
-  const status = state.filter === 'all' ? null : state.filter;
+  const needs = state.filter === NEEDS_PATIENT;
+  const status = state.filter === 'all' || state.filter === 'needs-patient' ? null : state.filter;
   const patient = state.patient?.uuid ?? null;
   const text = state.search.trim();
+  if (needs && !text && !patient) return needsPatientSource();
+  const filter = filterArgs();
+  const fk = filterKey();
   if (text) {
     return {
-      key: `search|${status}|${patient}|${text}`,
-      load: async () => ipc.searchNotes({ text, status, patient, limit: SEARCH_LIMIT }),
+      key: `search|${status}|${patient}|${fk}|${text}`,
+      load: async () => ipc.searchNotes({ text, status, patient, filter, limit: SEARCH_LIMIT }),
     };
   }
-  if (patient) {
+  if (patient || filter) {
     return {
-      key: `patient|${status}|${patient}`,
-      load: async () => ipc.listNotes({ status, patient, offset: 0, limit: 1000 }),
+      key: `patient|${status}|${patient}|${fk}`,
+      load: async () => ipc.listNotes({ status, patient, filter, offset: 0, limit: FILTER_LIMIT }),
     };
   }
   return {
     key: `list|${status}`,
-    total: () => (state.counts ? state.counts[state.filter] : 0),
+    total: () => (state.counts ? state.counts[status ?? 'all'] : 0),
     page: (/** @type {number} */ offset) => ipc.listNotes({ status, patient: null, offset, limit: PAGE }),
   };
 }
@@ -95,6 +108,7 @@ export async function reloadList(reason = 'filter') {
   const arrived = reason === 'sync';
   await list.setSource(src, { keepPosition: arrived, pageSize: PAGE });
   if (state.lock?.locked) return;
+  viewChanged(src.key);
   // Which search the rows are for (typing runs several); tests wait on it.
   $('list').dataset.query = state.search.trim();
   const pill = $('new-pill');
@@ -110,12 +124,16 @@ export async function reloadList(reason = 'filter') {
   const title = state.search.trim()
     ? `${list.total}${list.total >= SEARCH_LIMIT ? '+' : ''} found`
     : `${labelOf(state.filter)}${state.patient ? ` · ${state.patient.name}` : ''}`;
-  $('list-title').textContent = title;
+  const filtered = !state.search.trim() && filterArgs() && state.filter !== NEEDS_PATIENT
+    ? ` · ${list.total}${list.total >= FILTER_LIMIT ? '+' : ''} filtered`
+    : '';
+  $('list-title').textContent = title + filtered;
   $('patient-clear').hidden = !state.patient;
 }
 
 /** @param {string} f */
 function labelOf(f) {
+  if (f === NEEDS_PATIENT) return 'Needs patient';
   return f === 'all' ? 'All notes' : f[0].toUpperCase() + f.slice(1);
 }
 
@@ -139,8 +157,10 @@ async function onSelect(row) {
 /** @param {KeyboardEvent} e */
 function onKey(e) {
   if ($('app').hidden || !$('settings').hidden || !$('pin-setup').hidden || state.lock?.locked) return;
+  if (pickerOpen()) return;
   const t = /** @type {HTMLElement} */ (e.target);
-  const typing = t instanceof HTMLInputElement;
+  // A focused <select> (the filters) takes letters too: they choose its options.
+  const typing = t instanceof HTMLInputElement || t instanceof HTMLSelectElement;
   if (typing) {
     if (e.key === 'Escape') {
       if (t.id === 'search' && t.value) {
@@ -170,7 +190,7 @@ function onKey(e) {
       list.move(-1);
       break;
     case 'Enter':
-      if (state.note) $('note-content').focus();
+      if (state.note) noteBody().focus();
       else list.move(1);
       break;
     case 'r':
@@ -185,6 +205,10 @@ function onKey(e) {
     case 'u':
     case 'z':
       undo();
+      undoBulk();
+      break;
+    case 'x':
+      toggleFocused();
       break;
     case '/':
       e.preventDefault();
@@ -192,7 +216,8 @@ function onKey(e) {
       el('search', HTMLInputElement).select();
       break;
     case 'Escape':
-      if (state.patient) choosePatient(null, '');
+      if (state.selection.size) clearSelection();
+      else if (state.patient) choosePatient(null, '');
       break;
   }
 }
@@ -234,6 +259,8 @@ async function onNotesChanged(/** @type {string} */ reason) {
   // Locked: only the counts (as notifications say); the list waits for the unlock.
   if (state.lock?.locked) return;
   await reloadList(reason === 'sync' ? 'sync' : 'change');
+  // New notes may bring a type or an author the filters do not offer yet.
+  if (reason === 'sync') refreshFacets().catch(showError);
   if (reason !== 'sync') await refreshPatients();
   else if (!state.search.trim()) refreshPatients();
   await reloadNote();
@@ -261,6 +288,9 @@ async function reloadNote() {
 function purge() {
   list.clear();
   clearNote();
+  clearAssign();
+  clearBulk();
+  clearFilters();
   $('patients').replaceChildren();
   el('search', HTMLInputElement).value = '';
   state.search = '';
@@ -312,7 +342,7 @@ async function onLockState(v) {
   if (!v.pinSet) openPinSetup(updateScreens);
   else updateScreens();
   await refreshCounts();
-  await Promise.all([reloadList(), refreshPatients()]);
+  await Promise.all([reloadList(), refreshPatients(), refreshFacets()]);
   if (!state.pinSetup) $('list').focus();
 }
 
@@ -346,6 +376,10 @@ async function main() {
   $('btn-import').addEventListener('click', () => doImport(false));
   $('undo').addEventListener('click', undo);
   $('btn-versions').addEventListener('click', toggleVersions);
+  wireReading(showError);
+  wireFilters(() => reloadList().catch(showError));
+  wireBulk(list, showError);
+  wireAssign(showError);
   $('btn-sync').addEventListener('click', () => ipc.syncNow().catch(showError));
   $('btn-settings').addEventListener('click', openSettings);
   $('btn-signin-settings').addEventListener('click', openSettings);
@@ -399,7 +433,7 @@ async function main() {
   // Locked already (the app quit locked): nothing of a note is asked for until the unlock.
   await onLockState(await ipc.lockState());
   await refreshCounts();
-  if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients()]);
+  if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients(), refreshFacets()]);
   onStatus(await ipc.status());
   setInterval(renderStatus, 1000);
 }

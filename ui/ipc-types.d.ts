@@ -7,7 +7,12 @@ export type NoteStatus = "new" | "reviewed" | "imported" | "dismissed" | "revise
 
 export type TextPart = { text: string, hit: boolean, };
 
-export type NoteRow = { uuid: string, patientName: string, patientUuid: string | null, typeLabel: string, createdAt: string, status: NoteStatus, 
+export type NoteRow = { uuid: string, patientName: string, patientUuid: string | null, 
+/**
+ * The two identifiers beside the name (`born 1984-03-02 · ID 10023`, `born: not given`);
+ * empty for a note without a patient.
+ */
+patientIdentifiers: string, patientDateOfBirth: string | null, patientExternalId: string | null, typeLabel: string, createdAt: string, status: NoteStatus, 
 /**
  * `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
  */
@@ -37,7 +42,52 @@ export type AttemptResult = "imported" | "unchanged" | "updated" | "conflict" | 
 
 export type ImportView = { uuid: string, result: AttemptResult, target: string, importedAt: string | null, importedBy: string | null, error: CmdError | null, };
 
-export type NoteView = { uuid: string, patientName: string, patientUuid: string | null, patientExternalId: string | null, noteType: string | null, typeLabel: string, content: string, createdAt: string, updatedAt: string, status: NoteStatus, 
+export type Block = { "kind": "heading", level: number, inlines: Array<Inline>, } | { "kind": "paragraph", inlines: Array<Inline>, } | { "kind": "list", ordered: boolean, start: number | null, items: Array<Array<Block>>, } | { "kind": "code", text: string, } | { "kind": "rule" };
+
+export type Inline = { "kind": "text", text: string, } | { "kind": "mark", text: string, } | { "kind": "strong", inlines: Array<Inline>, } | { "kind": "emphasis", inlines: Array<Inline>, } | { "kind": "code", text: string, } | { "kind": "break" };
+
+export type Arrival = "poll" | "webhook";
+
+export type Author = { uuid: string | null, 
+/**
+ * "First Last", from what Askara gave.
+ */
+name: string | null, email: string | null, };
+
+export type Recording = { uuid: string | null, 
+/**
+ * The audio's `recordedAt`, else its `createdAt`.
+ */
+recordedAt: string | null, durationSecs: number | null, };
+
+export type Provenance = { author: Author | null, recording: Recording | null, 
+/**
+ * When this inbox first stored the note.
+ */
+arrivedAt: string, arrival: Arrival, 
+/**
+ * `true`: the content is what Askara's API returned; `false`: a webhook payload as
+ * delivered, never confirmed.
+ */
+verified: boolean, };
+
+export type NoteView = { uuid: string, patientName: string, patientUuid: string | null, patientExternalId: string | null, patientDateOfBirth: string | null, 
+/**
+ * As in the list: `born 1984-03-02 · ID 10023`; empty without a patient.
+ */
+patientIdentifiers: string, 
+/**
+ * The practice patient a person assigned the note to, if any.
+ */
+assignment: AssignmentView | null, 
+/**
+ * No patient, a partial one, or none matched at the last import: "Needs patient".
+ */
+needsPatient: boolean, 
+/**
+ * The mapping has a `[patient_search]`: "Assign to patient…" is offered.
+ */
+canAssign: boolean, noteType: string | null, typeLabel: string, content: string, createdAt: string, updatedAt: string, status: NoteStatus, 
 /**
  * `false`: a webhook payload stored as delivered, never confirmed by Askara's API.
  */
@@ -61,7 +111,35 @@ contentParts?: Array<TextPart>,
 /**
  * For a note Askara revised: what changed since the imported (or previous) version.
  */
-changes?: ChangesView, };
+changes?: ChangesView, 
+/**
+ * The content as formatted text: Askara's Markdown as a tree the UI builds elements
+ * from (never HTML); with a search, the matched words marked.
+ */
+text: Array<Block>, 
+/**
+ * Who recorded the note and how it reached this inbox, as far as anyone said.
+ */
+provenance: Provenance, };
+
+export type HistoryStep = { at: string, 
+/**
+ * As recorded: `askara:<email or id>`, `os:<account>`, `sync`, `retention`.
+ */
+actor: string, 
+/**
+ * The actor for people: the Askara user or OS account without its prefix, or what the
+ * app did by itself.
+ */
+actorLabel: string, 
+/**
+ * As recorded (`received`, `status_changed`, `import`, `read`, ...).
+ */
+action: string, 
+/**
+ * What happened, in words.
+ */
+words: string, };
 
 export type VersionView = { typeLabel: string, content: string, updatedAt: string, 
 /**
@@ -69,9 +147,34 @@ export type VersionView = { typeLabel: string, content: string, updatedAt: strin
  */
 replacedAt: string, };
 
-export type PatientView = { uuid: string, name: string, externalId: string | null, noteCount: number, };
+export type PatientView = { uuid: string, name: string, externalId: string | null, dateOfBirth: string | null, 
+/**
+ * `born 1984-03-02 · ID 10023`, or `born: not given`.
+ */
+identifiers: string, noteCount: number, };
 
-export type Counts = { all: number, new: number, reviewed: number, imported: number, dismissed: number, revised: number, };
+export type CandidateView = { 
+/**
+ * The practice's own patient id (what the import writes).
+ */
+id: string, name: string, dateOfBirth: string | null, externalId: string | null, 
+/**
+ * `born 1984-03-02 · ID 10023` (the external id, else the practice id), or
+ * `born: not given · ID …`: always two identifiers besides the name.
+ */
+identifiers: string, };
+
+export type AssignmentView = { patientId: string, 
+/**
+ * `Haugen, Ørjan · born 1984-03-02 · ID 10023`, as the person confirmed it.
+ */
+patient: string, target: string, assignedBy: string, assignedAt: string, };
+
+export type Counts = { all: number, new: number, reviewed: number, imported: number, dismissed: number, revised: number, 
+/**
+ * Notes in "Needs patient" (they are in the counts above too).
+ */
+needsPatient: number, };
 
 export type Problem = { code: string, 
 /**
@@ -183,3 +286,31 @@ setByPolicy: boolean,
  * The PIN cannot be read or kept (the keyring), in words with the fix.
  */
 problem: string | null, };
+
+export type FilterArgs = { since: string | null, until: string | null, noteType: string | null, author: string | null, };
+
+export type TypeChoice = { 
+/**
+ * As Askara names it, what the filter matches.
+ */
+value: string, 
+/**
+ * As the list shows it.
+ */
+label: string, };
+
+export type FacetsView = { noteTypes: Array<TypeChoice>, 
+/**
+ * Askara user ids.
+ */
+authors: Array<string>, };
+
+export type BulkStatusView = { uuid: string, 
+/**
+ * The status before (what undo restores); `None` when the note was not found.
+ */
+from: NoteStatus | null, 
+/**
+ * False when it already had that status, or was refused (`error`).
+ */
+changed: boolean, error: CmdError | null, };

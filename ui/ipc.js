@@ -17,8 +17,16 @@
  * @typedef {import('./ipc-types').ImportView} ImportView
  * @typedef {import('./ipc-types').NoteView} NoteView
  * @typedef {import('./ipc-types').VersionView} VersionView
+ * @typedef {import('./ipc-types').HistoryStep} HistoryStep
+ * @typedef {import('./ipc-types').Provenance} Provenance
+ * @typedef {import('./ipc-types').Block} Block
  * @typedef {import('./ipc-types').PatientView} PatientView
+ * @typedef {import('./ipc-types').CandidateView} CandidateView
+ * @typedef {import('./ipc-types').AssignmentView} AssignmentView
  * @typedef {import('./ipc-types').Counts} Counts
+ * @typedef {import('./ipc-types').FilterArgs} FilterArgs
+ * @typedef {import('./ipc-types').FacetsView} FacetsView
+ * @typedef {import('./ipc-types').BulkStatusView} BulkStatusView
  * @typedef {import('./ipc-types').Problem} Problem
  * @typedef {import('./ipc-types').StatusView} StatusView
  * @typedef {import('./ipc-types').DeviceView} DeviceView
@@ -73,12 +81,13 @@ export const ipc = {
   /** @returns {Promise<StatusView>} */
   status: () => call('status'),
   /**
-   * @param {{status: Status|null, patient: string|null, offset: number, limit: number}} q
+   * `filter` (dates, type, author) is optional.
+   * @param {{status: Status|null, patient: string|null, filter?: FilterArgs|null, offset: number, limit: number}} q
    * @returns {Promise<NoteRow[]>}
    */
   listNotes: (q) => call('list_notes', q),
   /**
-   * @param {{text: string, status: Status|null, patient: string|null, limit: number}} q
+   * @param {{text: string, status: Status|null, patient: string|null, filter?: FilterArgs|null, limit: number}} q
    * @returns {Promise<NoteRow[]>}
    */
   searchNotes: (q) => call('search_notes', q),
@@ -89,6 +98,8 @@ export const ipc = {
   getNote: (uuid, query = null) => call('get_note', { uuid, query }),
   /** Earlier contents of a revised note, newest first. @param {string} uuid @returns {Promise<VersionView[]>} */
   noteVersions: (uuid) => call('note_versions', { uuid }),
+  /** The note's audit trail in words, oldest first. @param {string} uuid @returns {Promise<HistoryStep[]>} */
+  noteHistory: (uuid) => call('note_history', { uuid }),
   /** @returns {Promise<Counts>} */
   counts: () => call('counts'),
   /** @param {string|null} text @param {number} limit @returns {Promise<PatientView[]>} */
@@ -100,6 +111,15 @@ export const ipc = {
   setStatus: (uuid, status) => call('set_status', { uuid, status }),
   /** @param {string} uuid @param {boolean} allowUpdate @returns {Promise<ImportView>} */
   importNote: (uuid, allowUpdate) => call('import_note', { uuid, allowUpdate }),
+  /** The note types and authors present, for the list's filters. @returns {Promise<FacetsView>} */
+  noteFacets: () => call('note_facets'),
+  /**
+   * Many notes to one status in one action; each note's result and the status it had (for undo).
+   * @param {string[]} uuids @param {Status} status @returns {Promise<BulkStatusView[]>}
+   */
+  setStatuses: (uuids, status) => call('set_statuses', { uuids, status }),
+  /** Imports many notes, each exactly once; one result per note. @param {string[]} uuids @returns {Promise<ImportView[]>} */
+  importNotes: (uuids) => call('import_notes', { uuids }),
   /** Starts the configured sign-in. @returns {Promise<SignInView>} */
   signInStart: () => call('sign_in_start'),
   /** @returns {Promise<void>} */
@@ -128,6 +148,17 @@ export const ipc = {
   setPin: (pin) => call('set_pin', { pin }),
   /** The person did something (throttled by the caller): postpones the idle lock. @returns {Promise<void>} */
   touch: () => call('touch'),
+  /** Notes that need a patient, newest first. @param {number} offset @param {number} limit @returns {Promise<NoteRow[]>} */
+  needsPatient: (offset, limit) => call('needs_patient', { offset, limit }),
+  /** The practice's patients matching `text` ([patient_search]). @param {string} text @returns {Promise<CandidateView[]>} */
+  searchPracticePatients: (text) => call('search_practice_patients', { text }),
+  /**
+   * Assigns a note to a practice patient, as the search for `search` lists them.
+   * @param {string} uuid @param {string} patientId @param {string} search @returns {Promise<AssignmentView>}
+   */
+  assignPatient: (uuid, patientId, search) => call('assign_patient', { uuid, patientId, search }),
+  /** Undoes a note's assignment; false when it had none. @param {string} uuid @returns {Promise<boolean>} */
+  unassignPatient: (uuid) => call('unassign_patient', { uuid }),
 };
 
 /**

@@ -1,8 +1,8 @@
 // @ts-check
 // A virtualised list of fixed-height rows: only the rows in view exist in the DOM, and pages
 // of rows are fetched as they scroll into view, so 10,000+ notes scroll like 10. When notes
-// arrive above what the person is looking at, the scroll position moves by as many rows, so
-// nothing moves under the cursor.
+// arrive above what a person scrolled down to, the scroll position moves by as many rows, so
+// nothing moves under the cursor; at the top, the newest notes show.
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
 /**
@@ -37,12 +37,9 @@ export class VirtualList {
     this.selectedIndex = -1;
     /** @type {string|null} */ this.selectedUuid = null;
     this.shifted = 0;
-    this.hovering = false;
     this.fetching = false;
     /** @type {number|undefined} */ this.selectTimer = undefined;
     el.addEventListener('scroll', () => this.render());
-    el.addEventListener('mouseenter', () => (this.hovering = true));
-    el.addEventListener('mouseleave', () => (this.hovering = false));
     el.addEventListener('click', (e) => {
       const row = /** @type {HTMLElement} */ (e.target).closest('.row');
       const i = row ? Number(/** @type {HTMLElement} */ (row).dataset.index) : NaN;
@@ -89,7 +86,10 @@ export class VirtualList {
       this.selectedIndex = -1;
     } else if (opts.keepPosition && !rows) {
       const delta = total - oldTotal;
-      if (delta > 0 && (this.el.scrollTop > 0 || this.hovering || this.selectedIndex >= 0)) {
+      // Notes arrive at the top (newest first). Someone who scrolled down keeps their place;
+      // at the top (after signing in, at every start, whenever nobody scrolled) the newest
+      // notes simply appear there, whatever the pointer or the selection.
+      if (delta > 0 && this.el.scrollTop > 0) {
         this.shifted = delta;
         // The rows on screen keep their notes: move them down by `delta` first, so the page
         // shows the same notes in the same places while the new rows load.
@@ -101,8 +101,9 @@ export class VirtualList {
         }
         this.els = moved;
         this.el.scrollTop += delta * this.rowH;
-        if (this.selectedIndex >= 0) this.selectedIndex += delta;
       }
+      // The selected note moved down as many rows, in view or not: the selection follows it.
+      if (delta > 0 && this.selectedIndex >= 0) this.selectedIndex += delta;
     }
     await this.ensure(this.visibleRange());
     if (this.selectedIndex >= 0) await this.ensure([this.selectedIndex, this.selectedIndex + 1]);

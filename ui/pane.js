@@ -1,12 +1,14 @@
 // @ts-check
-// The note pane: the note as text (never HTML), its import result, what Askara changed,
-// earlier versions, and the review actions with undo.
+// The note pane: the note as text (never HTML; formatted from Rust's tree in reading.js), its
+// import result, what Askara changed, earlier versions, and the review actions with undo.
 import { ipc } from './ipc.js';
 import { el } from './dom.js';
 import { state } from './state.js';
 import { openSettings } from './settings.js';
 import { fmtDateTime } from './format.js';
 import { setParts, setDiff } from './text.js';
+import { showReading, clearReading } from './reading.js';
+import { showAssignment, clearAssign } from './assign.js';
 
 /** @typedef {import('./ipc.js').NoteView} NoteView */
 /** @typedef {import('./ipc.js').Status} Status */
@@ -27,7 +29,8 @@ export function showNote(note) {
   if (!note) return;
   $('note-patient').textContent = note.patientName;
   el('note-patient', HTMLButtonElement).disabled = !note.patientUuid;
-  $('note-extid').textContent = note.patientExternalId ? `(pt ${note.patientExternalId})` : '';
+  // Two identifiers beside the name: patients of one name are told apart.
+  $('note-extid').textContent = note.patientIdentifiers ? `· ${note.patientIdentifiers}` : '';
   $('note-type').textContent = note.typeLabel;
   $('note-created').textContent = fmtDateTime(note.createdAt);
   $('note-created').title = `created ${note.createdAt}`;
@@ -36,12 +39,14 @@ export function showNote(note) {
       ? ` · revised ${fmtDateTime(note.updatedAt)}${note.versions ? ` (${note.versions} earlier version${note.versions > 1 ? 's' : ''})` : ''}`
       : '';
   $('note-status').textContent = note.status;
-  $('note-author').textContent = note.authorUserId ? ` · recorded by Askara user ${note.authorUserId}` : '';
   $('note-unverified').hidden = note.verified;
   // Text, never HTML: markup in a note shows as the characters it is made of.
   if (note.contentParts) setParts($('note-content'), note.contentParts);
   else $('note-content').textContent = note.content;
   showChanges(note);
+  showAssignment(note);
+  // The formatted text, provenance (and the author in the meta line), history.
+  showReading(note, prev !== note.uuid);
   $('note-uuid').textContent = note.uuid;
   el('btn-review', HTMLButtonElement).disabled = note.status === 'reviewed' || note.status === 'imported';
   el('btn-dismiss', HTMLButtonElement).disabled = note.status === 'dismissed' || note.status === 'imported';
@@ -81,7 +86,7 @@ export function showImport(r, fromHistory = false) {
     case 'imported':
     case 'updated':
       box.className = 'result ok';
-      line.textContent = `${r.result === 'updated' ? 'Updated' : 'Imported'} into ${r.target}${r.importedBy ? ` by ${r.importedBy}` : ''}${at ? ` at ${at}` : ''}.`;
+      line.textContent = `${r.result === 'updated' ? 'Updated' : 'Imported'}${importedFor(r.uuid)} into ${r.target}${r.importedBy ? ` by ${r.importedBy}` : ''}${at ? ` at ${at}` : ''}.`;
       break;
     case 'unchanged':
       box.className = 'result ok';
@@ -102,6 +107,19 @@ export function showImport(r, fromHistory = false) {
       return;
   }
   box.append(line);
+}
+
+/**
+ * The confirmation names whose note went in, with two identifiers (and the practice patient a
+ * person assigned, when one did).
+ * @param {string} uuid
+ */
+function importedFor(uuid) {
+  const n = state.note;
+  if (!n || n.uuid !== uuid) return '';
+  if (n.assignment) return ` for practice patient ${n.assignment.patient}`;
+  if (!n.patientUuid && !n.patientIdentifiers) return '';
+  return ` for ${n.patientName}${n.patientIdentifiers ? ` · ${n.patientIdentifiers}` : ''}`;
 }
 
 /** What Askara changed in a revised note, since the imported version (or the one before). */
@@ -165,6 +183,7 @@ export async function setStatus(/** @type {Status} */ to) {
 /** @param {string} uuid @param {Status} from */
 export function offerUndo(uuid, from) {
   state.undo = { uuid, from };
+  state.bulkUndo = null;
   $('toast-text').textContent = 'Note dismissed.';
   $('toast').hidden = false;
   clearTimeout(state.undoTimer);
@@ -214,6 +233,8 @@ export function clearNote() {
     $(id).title = '';
   }
   for (const id of ['changes-text', 'versions', 'import-result']) $(id).replaceChildren();
+  clearReading();
+  clearAssign();
   for (const id of ['changes', 'versions', 'import-result', 'versions-bar', 'note']) $(id).hidden = true;
   $('pane-empty').hidden = false;
 }

@@ -5,7 +5,7 @@
 
 export const state = {
   /** @type {import('./ipc.js').AppInfo|null} */ info: null,
-  /** @type {Status|'all'} */ filter: 'all',
+  /** @type {Status|'all'|'needs-patient'} */ filter: 'all',
   /** @type {{uuid: string, name: string}|null} */ patient: null,
   search: '',
   /** @type {import('./ipc.js').NoteView|null} */ note: null,
@@ -22,4 +22,11 @@ export const state = {
   lockSignIn: false,
   /** The "choose an unlock PIN" screen is open. */
   pinSetup: false,
+  /** The list's filters besides status and patient ('' = any): created from / to (local
+   * YYYY-MM-DD days, `until` included), note type and author as Rust names them (filters.js). */
+  filters: { since: '', until: '', noteType: '', author: '' },
+  /** Notes ticked for a bulk action, by uuid (bulk.js). @type {Set<string>} */
+  selection: new Set(),
+  /** The last bulk dismissal, for undo: each note and the status it had. @type {{uuid: string, from: Status}[]|null} */
+  bulkUndo: null,
 };

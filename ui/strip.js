@@ -7,6 +7,7 @@ import { state } from './state.js';
 import { reloadList } from './app.js';
 import { startSignIn } from './signin.js';
 import { fmtTime, fmtIn } from './format.js';
+import { patientLabel } from './patients.js';
 
 /** @typedef {import('./ipc.js').NoteView} NoteView */
 /** @typedef {import('./ipc.js').Status} Status */
@@ -38,13 +39,13 @@ export async function refreshPatients() {
       const b = document.createElement('button');
       b.dataset.patient = p.uuid;
       b.className = state.patient?.uuid === p.uuid ? 'active' : '';
-      const n = document.createElement('span');
-      n.textContent = p.name || 'Unnamed patient';
+      // The name with two identifiers under it: patients of one name are told apart.
+      const n = patientLabel(p);
       const c = document.createElement('span');
       c.className = 'count';
       c.textContent = String(p.noteCount);
       b.append(n, c);
-      b.addEventListener('click', () => choosePatient(p.uuid, p.name));
+      b.addEventListener('click', () => choosePatient(p.uuid, `${p.name} · ${p.identifiers}`));
       li.append(b);
       return li;
     }),

@@ -1,6 +1,8 @@
 //! Tauri commands: one-line adapters over [`Core`]. Errors reach the UI as `{code, message}`.
 
-use crate::core::{AppInfo, ConnectionReport, Core, LockView, SignInView};
+use crate::core::{
+    AppInfo, BulkStatusView, ConnectionReport, Core, FacetsView, FilterArgs, LockView, SignInView,
+};
 use crate::error::CmdError;
 use crate::status::StatusView;
 use crate::views::{Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
@@ -22,15 +24,18 @@ pub async fn status(core: CoreState<'_>) -> Res<StatusView> {
     Ok(core.status_view().await)
 }
 
+/// The list; `filter` (dates, type, author) is optional.
 #[tauri::command]
 pub async fn list_notes(
     core: CoreState<'_>,
     status: Option<String>,
     patient: Option<String>,
+    filter: Option<FilterArgs>,
     offset: usize,
     limit: usize,
 ) -> Res<Vec<NoteRow>> {
-    core.list(status, patient, offset, limit).await
+    core.list_filtered(status, patient, filter, offset, limit)
+        .await
 }
 
 #[tauri::command]
@@ -39,9 +44,33 @@ pub async fn search_notes(
     text: String,
     status: Option<String>,
     patient: Option<String>,
+    filter: Option<FilterArgs>,
     limit: usize,
 ) -> Res<Vec<NoteRow>> {
-    core.search(&text, status, patient, limit).await
+    core.search_filtered(&text, status, patient, filter, limit)
+        .await
+}
+
+/// The note types and authors present, for the list's filters.
+#[tauri::command]
+pub async fn note_facets(core: CoreState<'_>) -> Res<FacetsView> {
+    core.facets().await
+}
+
+/// Many notes reviewed, dismissed or restored at once; each note's result and previous status.
+#[tauri::command]
+pub async fn set_statuses(
+    core: CoreState<'_>,
+    uuids: Vec<String>,
+    status: String,
+) -> Res<Vec<BulkStatusView>> {
+    core.set_statuses(uuids, &status).await
+}
+
+/// Many notes imported at once, each exactly once; one result per note.
+#[tauri::command]
+pub async fn import_notes(core: CoreState<'_>, uuids: Vec<String>) -> Res<Vec<ImportView>> {
+    core.import_notes(uuids).await
 }
 
 #[tauri::command]
@@ -52,6 +81,15 @@ pub async fn get_note(core: CoreState<'_>, uuid: String, query: Option<String>) 
 #[tauri::command]
 pub async fn note_versions(core: CoreState<'_>, uuid: String) -> Res<Vec<VersionView>> {
     core.versions(&uuid).await
+}
+
+/// A note's audit trail in words, oldest first.
+#[tauri::command]
+pub async fn note_history(
+    core: CoreState<'_>,
+    uuid: String,
+) -> Res<Vec<app::history::HistoryStep>> {
+    core.note_history(&uuid).await
 }
 
 #[tauri::command]
@@ -170,4 +208,32 @@ pub fn start_demo(app: tauri::AppHandle) -> Res<()> {
         .map_err(|e| CmdError::new("io", format!("cannot start the demo: {e}")))?;
     app.exit(0);
     Ok(())
+}
+
+#[tauri::command]
+pub async fn needs_patient(core: CoreState<'_>, offset: usize, limit: usize) -> Res<Vec<NoteRow>> {
+    core.needs_patient(offset, limit).await
+}
+
+#[tauri::command]
+pub async fn search_practice_patients(
+    core: CoreState<'_>,
+    text: String,
+) -> Res<Vec<crate::patient_views::CandidateView>> {
+    core.search_practice_patients(&text).await
+}
+
+#[tauri::command]
+pub async fn assign_patient(
+    core: CoreState<'_>,
+    uuid: String,
+    patient_id: String,
+    search: String,
+) -> Res<crate::patient_views::AssignmentView> {
+    core.assign_patient(&uuid, &patient_id, &search).await
+}
+
+#[tauri::command]
+pub async fn unassign_patient(core: CoreState<'_>, uuid: String) -> Res<bool> {
+    core.unassign_patient(&uuid).await
 }

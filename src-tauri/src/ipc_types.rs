@@ -6,7 +6,8 @@
 use ts_rs::{Config, TS};
 
 use crate::core::{
-    AppInfo, Check, ConnectionReport, DeviceView, LockView, NotesChanged, SignInEvent, SignInView,
+    AppInfo, BulkStatusView, Check, ConnectionReport, DeviceView, FacetsView, FilterArgs, LockView,
+    NotesChanged, SignInEvent, SignInView, TypeChoice,
 };
 use crate::error::CmdError;
 use crate::status::{Problem, StatusView, TokenStorage};
@@ -37,9 +38,18 @@ pub fn render() -> String {
         decl::<ChangesView>(&cfg),
         decl::<app::importing::AttemptResult>(&cfg),
         decl::<ImportView>(&cfg),
+        decl::<app::note_text::Block>(&cfg),
+        decl::<app::note_text::Inline>(&cfg),
+        decl::<app::provenance::Arrival>(&cfg),
+        decl::<app::provenance::Author>(&cfg),
+        decl::<app::provenance::Recording>(&cfg),
+        decl::<app::provenance::Provenance>(&cfg),
         decl::<NoteView>(&cfg),
+        decl::<app::history::HistoryStep>(&cfg),
         decl::<VersionView>(&cfg),
         decl::<PatientView>(&cfg),
+        decl::<crate::patient_views::CandidateView>(&cfg),
+        decl::<crate::patient_views::AssignmentView>(&cfg),
         decl::<Counts>(&cfg),
         decl::<Problem>(&cfg),
         decl::<TokenStorage>(&cfg),
@@ -54,6 +64,10 @@ pub fn render() -> String {
         decl::<NotesChanged>(&cfg),
         decl::<SignInEvent>(&cfg),
         decl::<LockView>(&cfg),
+        decl::<FilterArgs>(&cfg),
+        decl::<TypeChoice>(&cfg),
+        decl::<FacetsView>(&cfg),
+        decl::<BulkStatusView>(&cfg),
     ];
     format!(
         "// Generated from the Rust types by src-tauri/src/ipc_types.rs: do not edit.\n\

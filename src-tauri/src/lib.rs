@@ -7,6 +7,7 @@ pub mod error;
 pub mod ipc_types;
 pub mod loopback;
 pub mod notify;
+pub mod patient_views;
 pub mod status;
 pub mod views;
 
@@ -149,10 +150,14 @@ pub fn run() {
             commands::search_notes,
             commands::get_note,
             commands::note_versions,
+            commands::note_history,
             commands::counts,
             commands::patients,
             commands::set_status,
             commands::import_note,
+            commands::note_facets,
+            commands::set_statuses,
+            commands::import_notes,
             commands::sign_in_start,
             commands::sign_in_cancel,
             commands::open_verification,
@@ -167,6 +172,10 @@ pub fn run() {
             commands::unlock,
             commands::set_pin,
             commands::touch,
+            commands::needs_patient,
+            commands::search_practice_patients,
+            commands::assign_patient,
+            commands::unassign_patient,
         ])
         .setup(move |app| {
             let core = open_core(&opts, app.handle().clone()).map_err(|e| {

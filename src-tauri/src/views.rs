@@ -38,6 +38,11 @@ pub struct NoteRow {
     pub uuid: String,
     pub patient_name: String,
     pub patient_uuid: Option<String>,
+    /// The two identifiers beside the name (`born 1984-03-02 · ID 10023`, `born: not given`);
+    /// empty for a note without a patient.
+    pub patient_identifiers: String,
+    pub patient_date_of_birth: Option<String>,
+    pub patient_external_id: Option<String>,
     pub type_label: String,
     pub created_at: DateTime<Utc>,
     pub status: NoteStatus,
@@ -111,6 +116,15 @@ pub struct NoteView {
     pub patient_name: String,
     pub patient_uuid: Option<String>,
     pub patient_external_id: Option<String>,
+    pub patient_date_of_birth: Option<String>,
+    /// As in the list: `born 1984-03-02 · ID 10023`; empty without a patient.
+    pub patient_identifiers: String,
+    /// The practice patient a person assigned the note to, if any.
+    pub assignment: Option<crate::patient_views::AssignmentView>,
+    /// No patient, a partial one, or none matched at the last import: "Needs patient".
+    pub needs_patient: bool,
+    /// The mapping has a `[patient_search]`: "Assign to patient…" is offered.
+    pub can_assign: bool,
     pub note_type: Option<String>,
     pub type_label: String,
     pub content: String,
@@ -133,6 +147,11 @@ pub struct NoteView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub changes: Option<ChangesView>,
+    /// The content as formatted text: Askara's Markdown as a tree the UI builds elements
+    /// from (never HTML); with a search, the matched words marked.
+    pub text: Vec<app::note_text::Block>,
+    /// Who recorded the note and how it reached this inbox, as far as anyone said.
+    pub provenance: app::provenance::Provenance,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -189,6 +208,9 @@ pub struct PatientView {
     pub uuid: String,
     pub name: String,
     pub external_id: Option<String>,
+    pub date_of_birth: Option<String>,
+    /// `born 1984-03-02 · ID 10023`, or `born: not given`.
+    pub identifiers: String,
     pub note_count: u64,
 }
 
@@ -201,6 +223,8 @@ pub struct Counts {
     pub imported: u64,
     pub dismissed: u64,
     pub revised: u64,
+    /// Notes in "Needs patient" (they are in the counts above too).
+    pub needs_patient: u64,
 }
 
 /// `consultation_summary` → `Consultation summary`.
@@ -227,12 +251,23 @@ fn patient_name(n: &NoteRecord) -> String {
     }
 }
 
+/// `born … · ID …` for a note's patient; empty without one.
+pub fn patient_identifiers(n: &NoteRecord) -> String {
+    n.patient
+        .as_ref()
+        .map(|p| app::patients::identifiers(p.date_of_birth.as_deref(), p.external_id.as_deref()))
+        .unwrap_or_default()
+}
+
 impl From<&NoteRecord> for NoteRow {
     fn from(n: &NoteRecord) -> Self {
         NoteRow {
             uuid: n.uuid.clone(),
             patient_name: patient_name(n),
             patient_uuid: n.patient.as_ref().and_then(|p| p.uuid.clone()),
+            patient_identifiers: patient_identifiers(n),
+            patient_date_of_birth: n.patient.as_ref().and_then(|p| p.date_of_birth.clone()),
+            patient_external_id: n.patient.as_ref().and_then(|p| p.external_id.clone()),
             type_label: type_label(n.note_type.as_deref()),
             created_at: n.created_at,
             status: n.status.into(),
@@ -368,10 +403,34 @@ impl NoteView {
             .iter()
             .find(|e| e.action == "import")
             .map(|e| import_from_audit(&n.uuid, &e.detail));
+        let provenance = app::provenance::Provenance::of(&n);
+        let patient_identifiers = patient_identifiers(&n);
+        // As the inbox's "Needs patient" says it: not done yet, and no (whole) patient, or
+        // none matched at the last import.
+        let open = matches!(
+            n.status,
+            inbox::Status::New | inbox::Status::Reviewed | inbox::Status::Revised
+        );
+        let partial = n
+            .patient
+            .as_ref()
+            .is_none_or(|p| p.uuid.is_none() || p.first_name.is_none() || p.last_name.is_none());
+        let unmatched = last_import.as_ref().is_some_and(|i| {
+            i.error
+                .as_ref()
+                .is_some_and(|e| e.code == "patient_not_found" || e.code == "patient_ambiguous")
+        });
+        let needs_patient = open && (partial || unmatched);
+        let text = app::note_text::parse(&n.content);
         NoteView {
             patient_name: patient_name(&n),
             patient_uuid: n.patient.as_ref().and_then(|p| p.uuid.clone()),
             patient_external_id: n.patient.as_ref().and_then(|p| p.external_id.clone()),
+            patient_date_of_birth: n.patient.as_ref().and_then(|p| p.date_of_birth.clone()),
+            patient_identifiers,
+            assignment: None,
+            needs_patient,
+            can_assign: false,
             type_label: type_label(n.note_type.as_deref()),
             note_type: n.note_type,
             content: n.content,
@@ -385,6 +444,8 @@ impl NoteView {
             last_import,
             content_parts: None,
             changes: None,
+            text,
+            provenance,
         }
     }
 }
@@ -459,7 +520,12 @@ impl From<PatientSummary> for PatientView {
         PatientView {
             name: p.display_name(),
             uuid: p.uuid,
+            identifiers: app::patients::identifiers(
+                p.date_of_birth.as_deref(),
+                p.external_id.as_deref(),
+            ),
             external_id: p.external_id,
+            date_of_birth: p.date_of_birth,
             note_count: p.note_count,
         }
     }

@@ -408,19 +408,44 @@ describe('reloads', () => {
     expect(t.text(3)).toBe('n0');
   });
 
-  test('at the top but with the pointer over the list, the rows under it stay', async () => {
+  test('at the top, the newest rows show there even with the pointer over the list and a note selected', async () => {
     const t = setup();
     await t.start(paged(before));
     t.el.dispatchEvent(new MouseEvent('mouseenter'));
+    t.rowEl(2).dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    await vi.waitFor(() => expect(t.onSelect).toHaveBeenCalledWith(note(2)));
     await t.list.setSource(paged(after), { keepPosition: true });
-    expect(t.list.shifted).toBe(3);
-    expect(t.el.scrollTop).toBe(3 * ROW_H);
-    expect(t.text(3)).toBe('n0');
-    t.el.dispatchEvent(new MouseEvent('mouseleave'));
+    expect(t.list.shifted).toBe(0); // nothing to announce: the new notes are in view
+    expect(t.el.scrollTop).toBe(0);
+    expect([t.text(0), t.text(1), t.text(2), t.text(3)]).toEqual(['new2', 'new1', 'new0', 'n0']);
+    // The open note stays selected where it now is, and is not opened again.
+    expect(t.list.selectedIndex).toBe(5);
+    expect(t.selected()).toEqual(['n2']);
+    await sleep(60);
+    expect(t.onSelect).toHaveBeenCalledTimes(1);
+    // Once the person scrolls down, their place is kept (and the pill has something to say).
+    await t.scrollTo(ROW_H);
     const more = [note(3, 'new'), ...after];
     await t.list.setSource(paged(more), { keepPosition: true });
-    expect(t.list.shifted).toBe(1); // still scrolled down, so it shifts again
-    expect(t.el.scrollTop).toBe(4 * ROW_H);
+    expect(t.list.shifted).toBe(1);
+    expect(t.el.scrollTop).toBe(2 * ROW_H);
+    expect(t.text(2)).toBe('new1'); // the top row in view is the note that was there
+  });
+
+  test('first view: the first notes after signing in (or at start) show newest at the top', async () => {
+    const t = setup();
+    // The inbox before the first sync: empty, the pointer where the sign-in button was.
+    await t.start(paged([]));
+    t.el.dispatchEvent(new MouseEvent('mouseenter'));
+    const first = notes(60, 'first');
+    await t.list.setSource(paged(first.slice(0, 30)), { keepPosition: true });
+    // The catch-up goes on in more syncs (older notes below, newer ones on top).
+    await t.list.setSource(paged([...notes(5, 'newer'), ...first]), { keepPosition: true });
+    expect(t.el.scrollTop).toBe(0);
+    expect(t.list.shifted).toBe(0);
+    expect(t.text(0)).toBe('newer0');
+    expect(t.indices()[0]).toBe(0);
+    expect(t.list.selectedIndex).toBe(-1);
   });
 
   test('without keepPosition the scroll stays, and the selection follows its note', async () => {

@@ -200,6 +200,8 @@ pub async fn import_notes(
         workstation: who.workstation.clone(),
         allow_update: opts.allow_update,
         dry_run: opts.dry_run,
+        // A person's choice of practice patient wins over the mapping's patient_lookup.
+        patient_ids: crate::patients::assigned_ids(inbox, notes).await?,
     };
     let described = target.describe();
     let askara_notes: Vec<askara::Note> = notes.iter().map(NoteRecord::to_note).collect();
@@ -251,4 +253,71 @@ pub async fn import_notes(
         inbox.record_imports(events, &who.actor).await?;
     }
     Ok(attempts)
+}
+
+/// One note of [`import_by_uuid`]: its attempt, or why it was not attempted.
+#[derive(Debug)]
+pub enum BulkImport {
+    Attempted(Attempt),
+    /// Not in the inbox, or dismissed: nothing was written or recorded for it.
+    Skipped {
+        uuid: String,
+        error: AppError,
+    },
+}
+
+/// Imports the notes `uuids` from the inbox, each exactly once (a uuid given twice counts
+/// once), through [`import_notes`] as a single note's import goes. Results come in the order
+/// given. A note that is not in the inbox or is dismissed is skipped with its reason instead of
+/// stopping the others; the error is a batch the target could not take at all.
+pub async fn import_by_uuid(
+    inbox: &dyn InboxStore,
+    target: &dyn ImportTarget,
+    uuids: &[String],
+    opts: ImportOptions,
+    who: &Identity,
+) -> Result<Vec<BulkImport>, AppError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut order: Vec<Result<String, BulkImport>> = Vec::with_capacity(uuids.len());
+    let mut notes = Vec::new();
+    for uuid in uuids {
+        if !seen.insert(uuid.as_str()) {
+            continue;
+        }
+        match inbox.get(uuid).await? {
+            None => order.push(Err(BulkImport::Skipped {
+                uuid: uuid.clone(),
+                error: inbox::InboxError::NotFound { uuid: uuid.clone() }.into(),
+            })),
+            Some(n) if n.status == Status::Dismissed => order.push(Err(BulkImport::Skipped {
+                uuid: uuid.clone(),
+                error: AppError::Dismissed { uuid: uuid.clone() },
+            })),
+            Some(n) => {
+                order.push(Ok(n.uuid.clone()));
+                notes.push(n);
+            }
+        }
+    }
+    let mut attempts: std::collections::HashMap<String, Attempt> =
+        import_notes(inbox, target, &notes, opts, who)
+            .await?
+            .into_iter()
+            .map(|a| (a.uuid.clone(), a))
+            .collect();
+    Ok(order
+        .into_iter()
+        .map(|slot| match slot {
+            Err(skipped) => skipped,
+            Ok(uuid) => match attempts.remove(&uuid) {
+                Some(a) => BulkImport::Attempted(a),
+                None => BulkImport::Skipped {
+                    error: AppError::Io(format!(
+                        "the practice database gave no result for note {uuid}; import it again"
+                    )),
+                    uuid,
+                },
+            },
+        })
+        .collect())
 }

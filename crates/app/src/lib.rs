@@ -8,23 +8,32 @@
 //!   `PGPASSWORD`) and importing notes with a typed audit record.
 //! - [`identity`]: who acts (the signed-in Askara user, else the OS account by user id) and
 //!   from which workstation, for the audit log.
-//! - [`audit`]: a note's audit history, and checking the hash-chained trail.
+//! - [`audit`]: a note's audit history, and checking the hash-chained trail; [`history`]: that
+//!   history in words.
+//! - [`note_text`]: a note's Markdown as a small typed tree (never HTML); [`provenance`]: who
+//!   recorded a note and how it reached the inbox, as far as anyone said.
 //! - [`shutdown`]: the signals that stop a long-running command (Ctrl-C and SIGTERM).
 //! - [`sync`]: the polling loop, started, watched and stopped the same way everywhere.
 //! - [`inbox_key`]: the inbox's encryption key (keyring, or a 0600 file) and opening the inbox.
 //! - [`retention`]: how long done notes stay, and the daily job that removes them.
 //! - [`erase`]: removing this workstation's inbox, key and sign-in.
 //! - [`paths`]: the data dir (0700, its files 0600).
+//! - [`patients`]: notes that need a patient, searching the practice's patients, assigning
+//!   one (audited, undoable until the import).
 
 pub mod audit;
 pub mod credentials;
 pub mod erase;
 pub mod error;
+pub mod history;
 pub mod identity;
 pub mod idle_lock;
 pub mod importing;
 pub mod inbox_key;
+pub mod note_text;
 pub mod paths;
+pub mod patients;
+pub mod provenance;
 pub mod retention;
 pub mod settings;
 pub mod shutdown;

@@ -2,7 +2,7 @@
 //! embed. Guarded by `read:notes` because that is the only scope this product holds and the
 //! data is the same the notes already expose.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,7 +15,7 @@ use crate::collection::{json_response, Page};
 use crate::guard::Caller;
 use crate::notes::{query_pairs, READ_NOTES};
 use crate::problem::problem;
-use crate::state::AppState;
+use crate::state::{lock, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -25,15 +25,43 @@ pub(crate) fn routes() -> Router<AppState> {
 
 fn patients(st: &AppState) -> Vec<Value> {
     let store = st.notes_read();
-    let mut seen = HashSet::new();
-    store
-        .all()
-        .iter()
-        .filter_map(|n| {
-            let p = n.json.get("patient").filter(|p| p.is_object())?;
-            let uuid = n.patient_uuid.clone()?;
-            seen.insert(uuid).then(|| p.clone())
-        })
+    // One record per uuid, merged over every note that embeds it (later notes win field by
+    // field): a note carrying a partial patient must not make the patient resource partial.
+    let mut order: Vec<String> = Vec::new();
+    let mut merged: HashMap<String, serde_json::Map<String, Value>> = HashMap::new();
+    for n in store.all().iter() {
+        let Some(p) = n.json.get("patient").and_then(Value::as_object) else {
+            continue;
+        };
+        let Some(uuid) = n.patient_uuid.clone() else {
+            continue;
+        };
+        let entry = merged.entry(uuid.clone()).or_insert_with(|| {
+            order.push(uuid);
+            serde_json::Map::new()
+        });
+        for (k, v) in p {
+            if !v.is_null() {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    drop(store);
+    // A record a test set is the patient resource itself: it wins, field by field.
+    for (uuid, record) in lock(&st.patient_records).iter() {
+        let entry = merged.entry(uuid.clone()).or_insert_with(|| {
+            order.push(uuid.clone());
+            serde_json::Map::new()
+        });
+        if let Some(r) = record.as_object() {
+            for (k, v) in r {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|u| merged.remove(&u).map(Value::Object))
         .collect()
 }
 

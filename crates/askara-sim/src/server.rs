@@ -135,6 +135,15 @@ impl SimHandle {
         self.st().config.clone()
     }
 
+    /// Sets the patient resource `GET /patients/{uuid}` serves for `patient["uuid"]` (its
+    /// fields win over what notes embed): real notes carry only uuid and names, the resource
+    /// the date of birth and the practice's external id.
+    pub fn set_patient(&self, patient: Value) {
+        if let Some(uuid) = patient.get("uuid").and_then(Value::as_str) {
+            crate::state::lock(&self.st().patient_records).insert(uuid.to_string(), patient);
+        }
+    }
+
     /// Inserts a raw note exactly as given (it may lack fields a real note has).
     pub fn add_note(&self, note: Value) {
         self.st().notes_write().insert(note.clone());

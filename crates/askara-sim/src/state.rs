@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     /// Notes that appear once that many listings have been answered (a test's "notes arrive
     /// while a client pages").
     pub arrivals: Mutex<Vec<(usize, Vec<Value>)>>,
+    /// Patient records as `GET /patients/{uuid}` serves them, set by a test
+    /// (`SimHandle::set_patient`): Askara's notes embed only part of a patient.
+    pub patient_records: Mutex<HashMap<String, Value>>,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -70,6 +73,7 @@ impl Shared {
             webhooks: WebhookState::default(),
             lists_served: AtomicUsize::new(0),
             arrivals: Mutex::new(Vec::new()),
+            patient_records: Mutex::new(HashMap::new()),
         }
     }
 

@@ -6,7 +6,7 @@ use crate::clock::SharedClock;
 use crate::collection::parse_collection;
 use crate::config::ClientConfig;
 use crate::error::ApiError;
-use crate::model::Note;
+use crate::model::{Note, Patient};
 use crate::network::describe_reqwest;
 use crate::retry::{rate_limit_wait, RateLimitStatus};
 use crate::token::TokenStore;
@@ -117,6 +117,17 @@ impl ApiClient {
             .push(uuid);
         Note::from_json(self.get_json(url).await?)
             .map_err(|e| ApiError::bad_response(e.to_string()))
+    }
+
+    /// A patient, from `GET /patients/{uuid}` (the route is assumed, see askara-api.md): names,
+    /// `externalId` and `dateOfBirth` as Askara keeps them.
+    pub async fn get_patient(&self, uuid: &str) -> Result<Patient, ApiError> {
+        let mut url = self.url("patients")?;
+        url.path_segments_mut()
+            .map_err(|_| ApiError::Config("base URL cannot take a path".into()))?
+            .push(uuid);
+        Patient::from_json(&self.get_json(url).await?)
+            .ok_or_else(|| ApiError::bad_response("the patient is not a JSON object"))
     }
 
     /// The organisation the credentials act for, from `GET /me` (`organization` as an object

@@ -27,9 +27,31 @@ pub struct Patient {
     pub last_name: Option<String>,
     /// The practice's own patient id, when Askara knows it.
     pub external_id: Option<String>,
+    /// `YYYY-MM-DD` as Askara gives it (the date part of a date-time); `None` when not given.
+    pub date_of_birth: Option<String>,
 }
 
 impl Patient {
+    /// A patient object (embedded in a note, or `GET /patients/{uuid}`); `None` when `v` is
+    /// not an object.
+    pub fn from_json(v: &Value) -> Option<Patient> {
+        let p = v.as_object()?;
+        Some(Patient {
+            uuid: str_field(p, "uuid").or_else(|| {
+                str_field(p, "@id").and_then(|iri| {
+                    iri.rsplit('/')
+                        .next()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                })
+            }),
+            first_name: str_field(p, "firstName"),
+            last_name: str_field(p, "lastName"),
+            external_id: str_field(p, "externalId").filter(|s| !s.trim().is_empty()),
+            date_of_birth: str_field(p, "dateOfBirth").and_then(|d| birth_date(&d)),
+        })
+    }
+
     /// "Last, First" for lists; whatever parts exist.
     pub fn display_name(&self) -> String {
         match (self.last_name.as_deref(), self.first_name.as_deref()) {
@@ -73,12 +95,7 @@ impl Note {
             None => created_at,
         };
         let patient = obj.get("patient").and_then(|p| match p {
-            Value::Object(p) => Some(Patient {
-                uuid: str_field(p, "uuid"),
-                first_name: str_field(p, "firstName"),
-                last_name: str_field(p, "lastName"),
-                external_id: str_field(p, "externalId"),
-            }),
+            Value::Object(_) => Patient::from_json(p),
             // An IRI such as "/patients/{uuid}": keep the uuid at least.
             Value::String(iri) => Some(Patient {
                 uuid: iri
@@ -127,6 +144,30 @@ fn str_field(obj: &serde_json::Map<String, Value>, key: &str) -> Option<String> 
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A date of birth as shown: the `YYYY-MM-DD` at the start of what Askara wrote (API Platform
+/// writes a date as a date-time at midnight), else the text as given; `None` when blank.
+/// Never a date made up from something else.
+pub fn birth_date(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let b = s.as_bytes();
+    let ymd = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    Some(if ymd {
+        s[..10].to_string()
+    } else {
+        s.to_string()
+    })
 }
 
 /// Parses the timestamp forms seen from API Platform: RFC 3339 with `Z` or any offset,
@@ -182,6 +223,23 @@ mod tests {
         iri["patient"] = json!("/patients/p-42");
         let n = Note::from_json(iri).ok();
         assert_eq!(n.as_ref().and_then(|n| n.patient_uuid()), Some("p-42"));
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn patient_identifiers_are_read_as_given() {
+        let p = Patient::from_json(&json!({"uuid": "p1", "firstName": "Ørjan",
+            "lastName": "Haugen", "externalId": 10023, "dateOfBirth": "1984-03-02T00:00:00+00:00"}))
+        .unwrap();
+        assert_eq!(p.external_id.as_deref(), Some("10023"));
+        assert_eq!(p.date_of_birth.as_deref(), Some("1984-03-02"));
+        let none = Patient::from_json(&json!({"@id": "/patients/p2", "dateOfBirth": " "})).unwrap();
+        assert_eq!(none.uuid.as_deref(), Some("p2"));
+        assert_eq!(none.date_of_birth, None);
+        assert_eq!(birth_date("2 March 1984").as_deref(), Some("2 March 1984"));
+        let s = serde_json::to_value(&p).unwrap();
+        assert_eq!(s["dateOfBirth"], "1984-03-02");
+        assert_eq!(s["externalId"], "10023");
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub enum NotesCommand {
         limit: Option<usize>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Search note content and patient names (accents and case ignored), newest first.
     Search {
@@ -109,6 +111,8 @@ pub enum NotesCommand {
         limit: Option<usize>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Show one note.
     Show {
@@ -129,6 +133,56 @@ pub enum NotesCommand {
     Dismiss { uuid: String },
     /// Import notes into the practice database (SQLite file or PostgreSQL), exactly once.
     Import(ImportArgs),
+    /// Notes that need a patient: none, a partial one, or (with a mapping) none matched in
+    /// the practice database at their last import; not imported, dismissed or assigned yet.
+    Unmatched {
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign a note to a patient of the practice database, found by the mapping's
+    /// [patient_search] (audited; the import writes this patient's id).
+    Assign(AssignArgs),
+    /// Undo a note's patient assignment (possible until the note is imported).
+    Unassign { uuid: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    pub uuid: String,
+    /// The practice database's own patient id.
+    #[arg(long, value_name = "ID")]
+    pub patient: String,
+    /// What to search for to find that patient (default: the id itself).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// The practice database (default: the importTarget setting).
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// The mapping with [patient_search] (default: the mappingFile setting).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Narrowing `notes list` and `notes search`. Dates are read (and refused in one line) by
+/// `inbox::DateBound`, not by clap, so a bad one is exit 2 with one line like other usage errors.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Created on or after: YYYY-MM-DD (a local day) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Created on or before: YYYY-MM-DD (the whole local day) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Only notes of this type, as Askara names it (e.g. consultation_summary).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub note_type: Option<String>,
+    /// Only notes recorded by this Askara user id.
+    #[arg(long, value_name = "USER")]
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Args)]

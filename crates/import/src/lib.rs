@@ -26,6 +26,7 @@ mod mapping;
 mod postgres;
 mod row;
 pub(crate) mod schema;
+mod search;
 mod spec;
 mod sql;
 mod sqlite;
@@ -36,7 +37,10 @@ mod value;
 pub mod pg_harness;
 
 pub use error::ImportError;
-pub use mapping::{ConstValue, Field, Ident, LookupKey, Mapping, OnMissing, PatientLookup};
+pub use mapping::{
+    ConstValue, Field, Ident, LookupKey, Mapping, OnMissing, PatientLookup, PatientSearch,
+};
+pub use search::{PatientCandidate, MAX_CANDIDATES};
 pub use spec::{ConnectOptions, Password, PgEnv, PgSpec, RootCert, SslMode, TargetSpec};
 
 use chrono::{DateTime, Utc};
@@ -54,6 +58,9 @@ pub struct ImportContext {
     pub allow_update: bool,
     /// Compute the row that would be written and write nothing.
     pub dry_run: bool,
+    /// Note uuid → the practice patient a person assigned it to. It wins over the mapping's
+    /// `patient_lookup`; ignored without a patient column in the mapping.
+    pub patient_ids: std::collections::BTreeMap<String, String>,
 }
 
 impl ImportContext {
@@ -139,6 +146,22 @@ pub trait ImportTarget: Send + Sync {
 
     /// The target for display and logs (no password).
     fn describe(&self) -> String;
+
+    /// Whether the mapping has a `[patient_search]` ("Assign to patient…" can search).
+    fn can_search_patients(&self) -> bool {
+        false
+    }
+
+    /// The practice's patients matching `text`, through the mapping's `[patient_search]`
+    /// query (text bound as its one parameter, never spliced); at most [`MAX_CANDIDATES`].
+    async fn search_patients(&self, _text: &str) -> Result<Vec<PatientCandidate>, ImportError> {
+        Err(search::not_configured())
+    }
+
+    /// Whether the mapping refuses a note with no practice patient (looked up or assigned).
+    fn requires_patient(&self) -> bool {
+        false
+    }
 }
 
 /// Connects to a target, then checks the mapping against the table (unknown table or column,

@@ -16,7 +16,20 @@
 //! key = "external_id"       # or "uuid": which Askara patient field is bound
 //! column = "patient_id"     # where the practice's patient id is written
 //! on_missing = "fail"       # or "null": import with NULL when nobody is found
+//!
+//! [patient_search]          # optional: "Assign to patient…" searches the practice's patients
+//! query = "SELECT id, last_name || ', ' || first_name, birth_date, external_ref FROM patients WHERE name LIKE '%' || $1 || '%' OR CAST(id AS TEXT) = $1"
+//! column = "patient_id"     # only without [patient_lookup]: where the chosen id is written
+//! on_missing = "fail"       # only without [patient_lookup]: import a note nobody assigned?
 //! ```
+//!
+//! `patient_search.query` takes one text parameter (what staff typed; `$1` may repeat) and
+//! returns, in this order, the practice's patient id, a display name, the date of birth and
+//! the external id (the last three may be NULL). A note assigned to a patient by a person
+//! (Assign to patient…, `notes assign`) is imported with that patient's id: **an assignment
+//! wins over `patient_lookup`**, which then only runs for notes nobody assigned. Without a
+//! lookup, `[patient_search]`'s `on_missing = "fail"` (the default) refuses to import a note
+//! nobody assigned.
 //!
 //! Over 500 lines with its unit tests (about 60): parsing, validation and the lookup query's
 //! placeholder rewrite are one contract with the practice's TOML.
@@ -136,65 +149,110 @@ pub struct PatientLookup {
     pub on_missing: OnMissing,
 }
 
-impl PatientLookup {
-    /// Unquoted `?` count and the numbers of `$n` placeholders.
-    fn placeholders(&self) -> (usize, Vec<u32>) {
-        let mut q = 0;
-        let mut d = Vec::new();
-        let mut quote: Option<char> = None;
-        let chars: Vec<char> = self.query.chars().collect();
-        for (i, c) in chars.iter().enumerate() {
-            match quote {
-                Some(x) if *c == x => quote = None,
-                Some(_) => {}
-                None if *c == '\'' || *c == '"' => quote = Some(*c),
-                None if *c == '?' => q += 1,
-                None if *c == '$' => {
-                    let n: String = chars[i + 1..]
-                        .iter()
-                        .take_while(|c| c.is_ascii_digit())
-                        .collect();
-                    if let Ok(n) = n.parse() {
-                        d.push(n);
-                    }
+/// A query's unquoted `?` count and the numbers of its `$n` placeholders.
+fn placeholders(query: &str) -> (usize, Vec<u32>) {
+    let mut q = 0;
+    let mut d = Vec::new();
+    let mut quote: Option<char> = None;
+    let chars: Vec<char> = query.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        match quote {
+            Some(x) if *c == x => quote = None,
+            Some(_) => {}
+            None if *c == '\'' || *c == '"' => quote = Some(*c),
+            None if *c == '?' => q += 1,
+            None if *c == '$' => {
+                let n: String = chars[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                if let Ok(n) = n.parse() {
+                    d.push(n);
                 }
-                None => {}
             }
+            None => {}
         }
-        (q, d)
     }
+    (q, d)
+}
 
+/// `query` with its one parameter written as `$1` (PostgreSQL) or `?1` (SQLite).
+fn query_with_param(query: &str, pg: bool) -> String {
+    let target = if pg { "$1" } else { "?1" };
+    let mut out = String::with_capacity(query.len());
+    let mut in_quote: Option<char> = None;
+    let chars: Vec<char> = query.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match in_quote {
+            Some(q) => {
+                if c == q {
+                    in_quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                in_quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' => out.push_str(target),
+            None if c == '$' && chars.get(i + 1) == Some(&'1') => {
+                out.push_str(target);
+                i += 1;
+            }
+            None => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+impl PatientLookup {
     /// The query with its one parameter written as `$1` (PostgreSQL) or `?1` (SQLite).
     pub(crate) fn query_for(&self, pg: bool) -> String {
-        let target = if pg { "$1" } else { "?1" };
-        let mut out = String::with_capacity(self.query.len());
-        let mut in_quote: Option<char> = None;
-        let chars: Vec<char> = self.query.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            match in_quote {
-                Some(q) => {
-                    if c == q {
-                        in_quote = None;
-                    }
-                    out.push(c);
-                }
-                None if c == '\'' || c == '"' => {
-                    in_quote = Some(c);
-                    out.push(c);
-                }
-                None if c == '?' => out.push_str(target),
-                None if c == '$' && chars.get(i + 1) == Some(&'1') => {
-                    out.push_str(target);
-                    i += 1;
-                }
-                None => out.push(c),
-            }
-            i += 1;
-        }
-        out
+        query_with_param(&self.query, pg)
     }
+}
+
+/// The query "Assign to patient…" runs over the practice's own patients (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientSearch {
+    /// As written in the config: one parameter (`$1`, maybe repeated, or one `?`).
+    pub query: String,
+    /// Where an assigned patient's id is written when the mapping has no `[patient_lookup]`
+    /// (with one, its `column` is used).
+    pub column: Option<Ident>,
+    /// Without `[patient_lookup]`: what to do with a note nobody assigned.
+    pub on_missing: OnMissing,
+}
+
+impl PatientSearch {
+    /// The query with its parameter written as `$1` (PostgreSQL) or `?1` (SQLite).
+    pub(crate) fn query_for(&self, pg: bool) -> String {
+        query_with_param(&self.query, pg)
+    }
+}
+
+/// Checks a lookup or search query: one statement, one parameter (`$1`, or a single `?`).
+fn check_one_param(query: &str, section: &str, what: &str) -> Result<(), ImportError> {
+    let q = query.trim();
+    if q.is_empty() || !q.contains("$1") && !q.contains('?') {
+        return Err(ImportError::BadMapping(format!(
+            "{section}.query needs one parameter, $1 or ?, for {what}"
+        )));
+    }
+    let (qmarks, dollars) = placeholders(q);
+    if q.contains(';')
+        || qmarks > 1
+        || (qmarks == 1 && !dollars.is_empty())
+        || dollars.iter().any(|d| *d != 1)
+    {
+        return Err(ImportError::BadMapping(format!(
+            "{section}.query must be one SELECT with one parameter ($1 or ?)"
+        )));
+    }
+    Ok(())
 }
 
 /// A validated identifier: `[A-Za-z_][A-Za-z0-9_]*`, optionally `schema.name`.
@@ -277,6 +335,7 @@ pub struct Mapping {
     /// Column → constant, written on insert and update.
     pub constants: Vec<(Ident, ConstValue)>,
     pub patient_lookup: Option<PatientLookup>,
+    pub patient_search: Option<PatientSearch>,
 }
 
 /// A constant from the mapping's `[constants]`.
@@ -307,6 +366,15 @@ struct RawMapping {
     #[serde(default)]
     constants: BTreeMap<String, toml::Value>,
     patient_lookup: Option<RawLookup>,
+    patient_search: Option<RawSearch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    query: String,
+    column: Option<String>,
+    on_missing: Option<OnMissing>,
 }
 
 #[derive(Deserialize)]
@@ -383,29 +451,7 @@ impl Mapping {
                 let column = Ident::column(&l.column)?;
                 claim(&column)?;
                 let q = l.query.trim();
-                if q.is_empty() || !q.contains("$1") && !q.contains('?') {
-                    return Err(ImportError::BadMapping(
-                        "patient_lookup.query needs one parameter, $1 or ?, for the patient key"
-                            .into(),
-                    ));
-                }
-                let plain = PatientLookup {
-                    query: q.to_string(),
-                    key: l.key,
-                    column: column.clone(),
-                    on_missing: l.on_missing,
-                };
-                let (qmarks, dollars) = plain.placeholders();
-                if q.contains(';')
-                    || qmarks > 1
-                    || (qmarks == 1 && !dollars.is_empty())
-                    || dollars.iter().any(|d| *d != 1)
-                {
-                    return Err(ImportError::BadMapping(
-                        "patient_lookup.query must be one SELECT with one parameter ($1 or ?)"
-                            .into(),
-                    ));
-                }
+                check_one_param(q, "patient_lookup", "the patient key")?;
                 Some(PatientLookup {
                     query: q.to_string(),
                     key: l.key,
@@ -414,12 +460,68 @@ impl Mapping {
                 })
             }
         };
+        let patient_search = match raw.patient_search {
+            None => None,
+            Some(r) => {
+                let q = r.query.trim();
+                check_one_param(q, "patient_search", "the text searched")?;
+                let column = match (&patient_lookup, r.column) {
+                    (Some(_), Some(_)) | (Some(_), None) if r.on_missing.is_some() => {
+                        return Err(ImportError::BadMapping(
+                            "patient_search.on_missing is only for a mapping without [patient_lookup]: say it once, in [patient_lookup]".into(),
+                        ))
+                    }
+                    (Some(l), Some(c)) if !c.eq_ignore_ascii_case(&l.column.name) => {
+                        return Err(ImportError::BadMapping(format!(
+                            "patient_search.column `{}` differs from patient_lookup.column `{}`: an assigned patient and a looked-up one go into the same column; drop patient_search.column",
+                            shown(&c),
+                            l.column.name
+                        )))
+                    }
+                    (Some(_), _) => None,
+                    (None, Some(c)) => {
+                        let c = Ident::column(&c)?;
+                        claim(&c)?;
+                        Some(c)
+                    }
+                    (None, None) => {
+                        return Err(ImportError::BadMapping(
+                            "patient_search needs `column`: the practice column the chosen patient's id is written to".into(),
+                        ))
+                    }
+                };
+                Some(PatientSearch {
+                    query: q.to_string(),
+                    column,
+                    on_missing: r.on_missing.unwrap_or_default(),
+                })
+            }
+        };
         Ok(Mapping {
             table,
             columns,
             constants,
             patient_lookup,
+            patient_search,
         })
+    }
+
+    /// The column a practice patient id goes into (looked up or assigned), if any.
+    pub fn patient_column(&self) -> Option<&Ident> {
+        match (&self.patient_lookup, &self.patient_search) {
+            (Some(l), _) => Some(&l.column),
+            (None, Some(s)) => s.column.as_ref(),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether a note must have a practice patient (looked up or assigned) to be imported.
+    pub fn requires_patient(&self) -> bool {
+        match (&self.patient_lookup, &self.patient_search) {
+            (Some(l), _) => l.on_missing == OnMissing::Fail,
+            (None, Some(s)) => s.on_missing == OnMissing::Fail,
+            (None, None) => false,
+        }
     }
 
     pub fn load(path: impl AsRef<Path>) -> Result<Mapping, ImportError> {
@@ -460,6 +562,7 @@ impl Mapping {
                 .collect(),
             constants: Vec::new(),
             patient_lookup: None,
+            patient_search: None,
         }
     }
 }
@@ -480,8 +583,8 @@ impl Mapping {
             .iter()
             .map(|(f, c)| (c.clone(), Source::Field(*f)))
             .collect();
-        if let Some(l) = &self.patient_lookup {
-            out.push((l.column.clone(), Source::PatientId));
+        if let Some(c) = self.patient_column() {
+            out.push((c.clone(), Source::PatientId));
         }
         for (c, v) in &self.constants {
             out.push((c.clone(), Source::Const(v.val())));
@@ -531,6 +634,72 @@ mod tests {
         assert_eq!(l.on_missing, OnMissing::Null);
         assert_eq!(l.query_for(true), "SELECT id FROM p WHERE ext = $1");
         assert_eq!(l.query_for(false), "SELECT id FROM p WHERE ext = ?1");
+    }
+
+    #[test]
+    fn patient_search_is_checked_up_front() {
+        let base = "table = \"t\"\n[columns]\nuuid = \"u\"\n";
+        let parse = |extra: &str| Mapping::from_toml_str(&format!("{base}{extra}"));
+        let err = |extra: &str| {
+            parse(extra)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        // Alone: it names the column the chosen id goes to, and refuses by default.
+        let m = parse("[patient_search]\nquery = \"SELECT id, name, born, ext FROM p WHERE name LIKE $1 OR id = $1\"\ncolumn = \"pid\"\n");
+        let m = m
+            .ok()
+            .and_then(|m| m.patient_search.clone().map(|s| (m, s)));
+        let Some((m, s)) = m else {
+            panic!("a valid search was refused")
+        };
+        assert_eq!(m.patient_column().map(|c| c.name.as_str()), Some("pid"));
+        assert!(m.requires_patient());
+        assert_eq!(
+            s.query_for(false),
+            "SELECT id, name, born, ext FROM p WHERE name LIKE ?1 OR id = ?1"
+        );
+        assert!(
+            err("[patient_search]\nquery = \"SELECT id FROM p WHERE n = $1\"\n")
+                .contains("needs `column`")
+        );
+        assert!(
+            err("[patient_search]\nquery = \"SELECT id FROM p\"\ncolumn = \"pid\"\n")
+                .contains("one parameter")
+        );
+        assert!(err("[patient_search]\nquery = \"SELECT id FROM p WHERE a = $1 AND b = $2\"\ncolumn = \"pid\"\n").contains("one SELECT"));
+        assert!(err(
+            "[patient_search]\nquery = \"SELECT 1 WHERE ? = 1; DROP TABLE p\"\ncolumn = \"pid\"\n"
+        )
+        .contains("one SELECT"));
+        assert!(err(
+            "[patient_search]\nquery = \"SELECT id FROM p WHERE n = ?\"\ncolumn = \"u\"\n"
+        )
+        .contains("written twice"));
+        // With a lookup: its column and on_missing are used; contradicting them is refused.
+        let lookup = "[patient_lookup]\nquery = \"SELECT id FROM p WHERE ext = ?\"\nkey = \"external_id\"\ncolumn = \"pid\"\non_missing = \"null\"\n";
+        let m = parse(&format!(
+            "{lookup}[patient_search]\nquery = \"SELECT id, n, b, e FROM p WHERE n = ?\"\n"
+        ));
+        let m = m.ok();
+        assert_eq!(
+            m.as_ref()
+                .and_then(|m| m.patient_column())
+                .map(|c| c.name.as_str()),
+            Some("pid")
+        );
+        assert_eq!(m.as_ref().map(|m| m.requires_patient()), Some(false));
+        assert_eq!(
+            m.map(|m| m
+                .sources()
+                .iter()
+                .filter(|(_, s)| *s == Source::PatientId)
+                .count()),
+            Some(1)
+        );
+        assert!(err(&format!("{lookup}[patient_search]\nquery = \"SELECT id, n, b, e FROM p WHERE n = ?\"\ncolumn = \"other\"\n")).contains("differs"));
+        assert!(err(&format!("{lookup}[patient_search]\nquery = \"SELECT id, n, b, e FROM p WHERE n = ?\"\non_missing = \"fail\"\n")).contains("say it once"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub(crate) struct NoteRow {
     pub vals: Vec<Val>,
     /// The lookup key, when the mapping has a patient lookup.
     pub lookup_key: Option<Val>,
+    /// The practice patient a person assigned the note to (`ImportContext::patient_ids`).
+    pub assigned: Option<Val>,
 }
 
 pub(crate) fn field_val(
@@ -71,7 +73,45 @@ impl NoteRow {
             now,
             vals,
             lookup_key,
+            assigned: ctx
+                .patient_ids
+                .get(&note.uuid)
+                .map(|id| Val::Text(id.clone())),
         }
+    }
+
+    fn put_patient(&mut self, sources: &[(crate::Ident, Source)], id: Val) {
+        if let Some(i) = sources.iter().position(|(_, s)| *s == Source::PatientId) {
+            self.vals[i] = id;
+        }
+    }
+
+    /// Settles the patient id when no query is needed: a person's assignment (it wins over
+    /// `patient_lookup`), or, with no lookup to run, the mapping's rule for a note nobody
+    /// assigned. `Ok(true)`: settled; `Ok(false)`: run the lookup, then [`NoteRow::set_patient`].
+    pub(crate) fn settle_patient(
+        &mut self,
+        mapping: &Mapping,
+        sources: &[(crate::Ident, Source)],
+    ) -> Result<bool, ImportError> {
+        if mapping.patient_column().is_none() {
+            return Ok(true);
+        }
+        if let Some(id) = self.assigned.clone() {
+            self.put_patient(sources, id);
+            return Ok(true);
+        }
+        if mapping.patient_lookup.is_some() {
+            return Ok(false);
+        }
+        if mapping.requires_patient() {
+            return Err(ImportError::PatientNotFound(format!(
+                "note {}: no practice patient is assigned and the mapping requires one; assign it (Assign to patient…, or askara-inbox notes assign), then import again",
+                self.uuid
+            )));
+        }
+        self.put_patient(sources, Val::Null);
+        Ok(true)
     }
 
     /// Puts the looked-up patient id in its slot, or fails as the mapping says.
@@ -92,9 +132,18 @@ impl NoteRow {
                         LookupKey::ExternalId => "externalId",
                         LookupKey::Uuid => "uuid",
                     };
+                    let assign = if mapping.patient_search.is_some() {
+                        " or assign the note to a patient (Assign to patient…)"
+                    } else {
+                        ""
+                    };
+                    let why = if self.lookup_key == Some(Val::Null) {
+                        format!("the Askara patient has no {key} to look up")
+                    } else {
+                        format!("no patient in the practice database matches the Askara patient's {key}")
+                    };
                     return Err(ImportError::PatientNotFound(format!(
-                        "note {}: no patient in the practice database matches the Askara patient's {key}; \
-                         create or link the patient, then import again",
+                        "note {}: {why}; create or link the patient{assign}, then import again",
                         self.uuid
                     )));
                 }
@@ -107,9 +156,7 @@ impl NoteRow {
                 )))
             }
         };
-        if let Some(i) = sources.iter().position(|(_, s)| *s == Source::PatientId) {
-            self.vals[i] = id;
-        }
+        self.put_patient(sources, id);
         Ok(())
     }
 

@@ -16,6 +16,8 @@ pub(crate) struct Statements {
     /// Update of every mapped column, `WHERE uuid_column = <last param>`.
     pub data_update: String,
     pub lookup: Option<String>,
+    /// Mapped only: the `[patient_search]` query, its parameter numbered for the database.
+    pub search: Option<String>,
     pub mapped: bool,
 }
 
@@ -76,6 +78,7 @@ impl Statements {
                 data_insert: insert,
                 data_update,
                 lookup: mapping.patient_lookup.as_ref().map(|l| l.query_for(pg)),
+                search: mapping.patient_search.as_ref().map(|s| s.query_for(pg)),
                 mapped,
             }
         } else {
@@ -89,6 +92,7 @@ impl Statements {
                 data_insert: String::new(),
                 data_update,
                 lookup: None,
+                search: None,
                 mapped,
             }
         }

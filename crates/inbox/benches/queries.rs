@@ -1,4 +1,6 @@
 //! Query latency at 100,000 notes. `cargo bench -p inbox` (NOTES=20000 for a quicker run).
+//! Prints p50/p95 per query and PASS/MISS against the latency targets, the list's filters
+//! (date range, type, author, with status) included.
 //!
 //! Builds an inbox in a temp dir through `ingest` in batches of 1,000 (notes of 200–400 words
 //! from a Zipf-like vocabulary, one word — "patient" — in every note, 5,000 patients with
@@ -154,6 +156,16 @@ const CLINICAL: &[&str] = &[
     "bmi",
 ];
 
+/// Askara user ids of the clinicians recording notes (the author filter).
+const AUTHORS: &[&str] = &[
+    "user-01", "user-02", "user-03", "user-04", "user-05", "user-06", "user-07", "user-08",
+    "user-09", "user-10", "user-11", "user-12",
+];
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
 fn vocabulary(rng: &mut StdRng) -> Vec<String> {
     let syll = [
         "ka", "lo", "mi", "ne", "ru", "ta", "ve", "zo", "pi", "sa", "dé", "gø", "hu", "bre",
@@ -284,13 +296,22 @@ async fn main() {
             })
             .collect();
         done += batch.len();
+        // Who recorded each note (a webhook delivery names them), for the author filter.
+        let authors = batch
+            .iter()
+            .map(|n| {
+                let a = AUTHORS[rng.random_range(0..AUTHORS.len())];
+                (n.uuid.clone(), a.to_string())
+            })
+            .collect();
+        let origin = Origin {
+            source: Source::Poll,
+            verified: true,
+            authors,
+        };
         let t = Instant::now();
         inbox
-            .ingest(
-                batch,
-                Source::Poll,
-                vec![("bench.done".into(), done.to_string())],
-            )
+            .ingest_from(batch, origin, vec![("bench.done".into(), done.to_string())])
             .await
             .unwrap();
         ingest_time += t.elapsed();
@@ -326,6 +347,23 @@ async fn main() {
         };
         inbox.set_status(&n.uuid, to, "bench").await.unwrap();
     }
+    println!(
+        "plan (list by type, author and a year): {:?}",
+        explain_list(
+            &path,
+            &test_key(),
+            &ListQuery {
+                filter: NoteFilter {
+                    note_type: Some("referral_letter".into()),
+                    author: Some(AUTHORS[0].into()),
+                    since: Some(at("2024-01-01T00:00:00Z")),
+                    before: Some(at("2025-01-01T00:00:00Z")),
+                },
+                ..Default::default()
+            }
+        )
+        .unwrap()
+    );
     println!(
         "plan (newest-first search): {:?}",
         explain_search(&path, &test_key(), "patient", &SearchQuery::default()).unwrap()
@@ -372,6 +410,108 @@ async fn main() {
         };
         let inbox = inbox.clone();
         async move { inbox.list(q).await.unwrap().len() }
+    })
+    .await;
+    // The list's filters (issue 14): a date range is a key range, type and author have their
+    // own (value, id) indexes; each combined with status as the desktop does.
+    let year = NoteFilter {
+        since: Some(at("2024-01-01T00:00:00Z")),
+        before: Some(at("2025-01-01T00:00:00Z")),
+        ..Default::default()
+    };
+    let filtered_list = [
+        measure(
+            "list filtered: one month, limit 50, offset 0..500",
+            runs,
+            |i| {
+                let q = ListQuery {
+                    filter: NoteFilter {
+                        since: Some(at("2024-06-01T00:00:00Z")),
+                        before: Some(at("2024-07-01T00:00:00Z")),
+                        ..Default::default()
+                    },
+                    limit: Some(50),
+                    offset: (i * 50) % 500,
+                    ..Default::default()
+                };
+                let inbox = inbox.clone();
+                async move { inbox.list(q).await.unwrap().len() }
+            },
+        )
+        .await,
+        measure("list filtered: type + one year, limit 50", runs, |i| {
+            let q = ListQuery {
+                filter: NoteFilter {
+                    note_type: Some("referral_letter".into()),
+                    ..year.clone()
+                },
+                limit: Some(50),
+                offset: (i * 50) % 500,
+                ..Default::default()
+            };
+            let inbox = inbox.clone();
+            async move { inbox.list(q).await.unwrap().len() }
+        })
+        .await,
+        measure("list filtered: author + status=new, limit 50", runs, |i| {
+            let q = ListQuery {
+                status: Some(Status::New),
+                filter: NoteFilter {
+                    author: Some(AUTHORS[i % AUTHORS.len()].into()),
+                    ..Default::default()
+                },
+                limit: Some(50),
+                ..Default::default()
+            };
+            let inbox = inbox.clone();
+            async move { inbox.list(q).await.unwrap().len() }
+        })
+        .await,
+        measure(
+            "list filtered: type + author + one year + status=new",
+            runs,
+            |i| {
+                let q = ListQuery {
+                    status: Some(Status::New),
+                    filter: NoteFilter {
+                        note_type: Some("consultation_summary".into()),
+                        author: Some(AUTHORS[i % AUTHORS.len()].into()),
+                        ..year.clone()
+                    },
+                    limit: Some(50),
+                    ..Default::default()
+                };
+                let inbox = inbox.clone();
+                async move { inbox.list(q).await.unwrap().len() }
+            },
+        )
+        .await,
+        measure("list filtered: patient + type + author", runs, |i| {
+            let q = ListQuery {
+                patient_uuid: Some(pick(i).0.clone()),
+                filter: NoteFilter {
+                    note_type: Some("consultation_summary".into()),
+                    author: Some(AUTHORS[i % AUTHORS.len()].into()),
+                    ..Default::default()
+                },
+                limit: Some(50),
+                ..Default::default()
+            };
+            let inbox = inbox.clone();
+            async move { inbox.list(q).await.unwrap().len() }
+        })
+        .await,
+    ];
+    checks.push((
+        "filtered listing (dates, type, author, status, patient) p95 ≤ 10 ms",
+        filtered_list.iter().all(|s| ms(s.p95) <= 10.0),
+    ));
+    measure("filter choices (distinct types and authors)", runs, |_| {
+        let inbox = inbox.clone();
+        async move {
+            let f = inbox.note_facets().await.unwrap();
+            f.note_types.len() + f.authors.len()
+        }
     })
     .await;
     let s = measure(
@@ -463,6 +603,55 @@ async fn main() {
         async move { inbox.search("patient", q).await.unwrap().len() }
     })
     .await;
+    let filtered_search = [
+        measure("search newest: common word + type + one year", runs, |_| {
+            let q = SearchQuery {
+                filter: NoteFilter {
+                    note_type: Some("referral_letter".into()),
+                    ..year.clone()
+                },
+                ..Default::default()
+            };
+            let inbox = inbox.clone();
+            async move { inbox.search("patient", q).await.unwrap().len() }
+        })
+        .await,
+        measure("search newest: last name + one month", runs, |i| {
+            let q = SearchQuery {
+                filter: NoteFilter {
+                    since: Some(at("2024-06-01T00:00:00Z")),
+                    before: Some(at("2024-07-01T00:00:00Z")),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let name = LAST[i % LAST.len()];
+            let inbox = inbox.clone();
+            async move { inbox.search(name, q).await.unwrap().len() }
+        })
+        .await,
+        measure(
+            "search newest: common word + author + status=new",
+            runs,
+            |i| {
+                let q = SearchQuery {
+                    status: Some(Status::New),
+                    filter: NoteFilter {
+                        author: Some(AUTHORS[i % AUTHORS.len()].into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let inbox = inbox.clone();
+                async move { inbox.search("patient", q).await.unwrap().len() }
+            },
+        )
+        .await,
+    ];
+    checks.push((
+        "filtered newest-first search (dates, type, author, status) p95 ≤ 10 ms",
+        filtered_search.iter().all(|s| ms(s.p95) <= 10.0),
+    ));
     measure(
         "search newest: common word + status=reviewed (rare)",
         runs.min(50),

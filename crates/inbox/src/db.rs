@@ -17,6 +17,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_note_origin.sql"),
     include_str!("../migrations/0004_audit_chain.sql"),
     include_str!("../migrations/0005_fts_secure_delete.sql"),
+    include_str!("../migrations/0006_note_filters.sql"),
+    include_str!("../migrations/0007_patient_identifiers.sql"),
 ];
 
 /// The schema version this build writes.

@@ -98,6 +98,9 @@ pub enum InboxError {
 
     #[error("an inbox background task failed ({0}); restart Askara Inbox")]
     Task(String),
+
+    #[error("note {uuid} is already in the practice database: its patient can no longer be assigned or unassigned")]
+    AssignmentClosed { uuid: String },
 }
 
 impl InboxError {
@@ -116,6 +119,7 @@ impl InboxError {
             InboxError::WrongKey { .. } => ErrorCode::WrongKey,
             InboxError::Migration(_) | InboxError::FileAccess(_) => ErrorCode::Database,
             InboxError::Task(_) => ErrorCode::Internal,
+            InboxError::AssignmentClosed { .. } => ErrorCode::InvalidTransition,
         }
     }
 }

@@ -45,6 +45,10 @@ impl Inbox {
                 audit(
                     &tx, &a.uuid, &now, &actor, "import", from_s, to_s, &a.detail,
                 )?;
+                // The last attempt says whether the practice database matched the patient
+                // ("Needs patient").
+                tx.prepare_cached("UPDATE notes SET patient_unmatched = ?2 WHERE uuid = ?1")?
+                    .execute(params![a.uuid, crate::patients::unmatched_in(&a.detail)])?;
                 if moves {
                     tx.prepare_cached(
                         "UPDATE notes SET status = ?2, status_changed_at = ?3 WHERE uuid = ?1",

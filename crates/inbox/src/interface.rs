@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 
 use crate::webhook_queue::{DeliveryState, NewDelivery, PendingDelivery, QueueCounts};
 use crate::{
-    AuditEvent, ImportAttempt, Inbox, InboxError, IngestReport, ListQuery, NoteRecord, NoteVersion,
-    Origin, PatientSummary, PruneReport, SearchQuery, SearchResults, Status, StatusChange,
+    AuditEvent, ImportAttempt, Inbox, InboxError, IngestReport, ListQuery, NewAssignment,
+    NoteRecord, NoteVersion, Origin, PatientAssignment, PatientFetch, PatientSummary, PruneReport,
+    SearchQuery, SearchResults, Status, StatusChange,
 };
 
 #[async_trait::async_trait]
@@ -43,6 +44,16 @@ pub trait InboxStore: Send + Sync {
         to: Status,
         actor: &str,
     ) -> Result<StatusChange, InboxError>;
+    /// Review-state changes of many notes in one transaction, one audit row each; a note the
+    /// rules refuse is its own `Err` (see [`Inbox::set_statuses`]).
+    async fn set_statuses(
+        &self,
+        uuids: Vec<String>,
+        to: Status,
+        actor: &str,
+    ) -> Result<Vec<Result<StatusChange, InboxError>>, InboxError>;
+    /// The note types and authors present (the list's filter choices).
+    async fn note_facets(&self) -> Result<crate::NoteFacets, InboxError>;
     /// Import attempts, audited in one transaction; committed ones move notes to `imported`.
     async fn record_imports(
         &self,
@@ -69,6 +80,54 @@ pub trait InboxStore: Send + Sync {
     /// Retention: removes imported and dismissed notes whose status changed before `cutoff`
     /// (with their versions, index entries and lone patients) and old processed deliveries.
     async fn prune(&self, cutoff: DateTime<Utc>, actor: &str) -> Result<PruneReport, InboxError>;
+
+    // Patients: identifiers fetched from Askara, and notes assigned to a practice patient by
+    // hand. A store without them fetches nothing and has nothing assigned.
+
+    /// Patients to ask `GET /patients/{uuid}` about (new or changed), at most `limit`.
+    async fn patients_to_fetch(&self, _limit: usize) -> Result<Vec<String>, InboxError> {
+        Ok(Vec::new())
+    }
+    /// What Askara answered for each patient, kept in one transaction.
+    async fn record_patient_fetches(
+        &self,
+        _results: Vec<(String, PatientFetch)>,
+        _at: DateTime<Utc>,
+    ) -> Result<(), InboxError> {
+        Ok(())
+    }
+    /// Assigns a note to a practice patient, audited; refused once it is imported.
+    async fn assign_patient(
+        &self,
+        _uuid: &str,
+        _choice: NewAssignment,
+        _actor: &str,
+    ) -> Result<PatientAssignment, InboxError> {
+        Err(InboxError::Task(
+            "this inbox store cannot keep patient assignments".into(),
+        ))
+    }
+    /// Undoes a note's assignment (kept, marked undone), audited; `false` when none.
+    async fn unassign_patient(&self, _uuid: &str, _actor: &str) -> Result<bool, InboxError> {
+        Ok(false)
+    }
+    async fn patient_assignment(
+        &self,
+        _uuid: &str,
+    ) -> Result<Option<PatientAssignment>, InboxError> {
+        Ok(None)
+    }
+    /// Notes with no, a partial, or an unmatched patient and no assignment; newest first.
+    async fn needs_patient(
+        &self,
+        _limit: Option<usize>,
+        _offset: usize,
+    ) -> Result<Vec<NoteRecord>, InboxError> {
+        Ok(Vec::new())
+    }
+    async fn needs_patient_count(&self) -> Result<u64, InboxError> {
+        Ok(0)
+    }
 }
 
 #[async_trait::async_trait]
@@ -108,6 +167,17 @@ impl InboxStore for Inbox {
     ) -> Result<StatusChange, InboxError> {
         Inbox::set_status(self, uuid, to, actor).await
     }
+    async fn set_statuses(
+        &self,
+        uuids: Vec<String>,
+        to: Status,
+        actor: &str,
+    ) -> Result<Vec<Result<StatusChange, InboxError>>, InboxError> {
+        Inbox::set_statuses(self, uuids, to, actor).await
+    }
+    async fn note_facets(&self) -> Result<crate::NoteFacets, InboxError> {
+        Inbox::note_facets(self).await
+    }
     async fn record_imports(
         &self,
         attempts: Vec<ImportAttempt>,
@@ -140,6 +210,43 @@ impl InboxStore for Inbox {
     }
     async fn prune(&self, cutoff: DateTime<Utc>, actor: &str) -> Result<PruneReport, InboxError> {
         Inbox::prune(self, cutoff, actor).await
+    }
+    async fn patients_to_fetch(&self, limit: usize) -> Result<Vec<String>, InboxError> {
+        Inbox::patients_to_fetch(self, limit).await
+    }
+    async fn record_patient_fetches(
+        &self,
+        results: Vec<(String, PatientFetch)>,
+        at: DateTime<Utc>,
+    ) -> Result<(), InboxError> {
+        Inbox::record_patient_fetches(self, results, at).await
+    }
+    async fn assign_patient(
+        &self,
+        uuid: &str,
+        choice: NewAssignment,
+        actor: &str,
+    ) -> Result<PatientAssignment, InboxError> {
+        Inbox::assign_patient(self, uuid, choice, actor).await
+    }
+    async fn unassign_patient(&self, uuid: &str, actor: &str) -> Result<bool, InboxError> {
+        Inbox::unassign_patient(self, uuid, actor).await
+    }
+    async fn patient_assignment(
+        &self,
+        uuid: &str,
+    ) -> Result<Option<PatientAssignment>, InboxError> {
+        Inbox::patient_assignment(self, uuid).await
+    }
+    async fn needs_patient(
+        &self,
+        limit: Option<usize>,
+        offset: usize,
+    ) -> Result<Vec<NoteRecord>, InboxError> {
+        Inbox::needs_patient(self, limit, offset).await
+    }
+    async fn needs_patient_count(&self) -> Result<u64, InboxError> {
+        Inbox::needs_patient_count(self).await
     }
 }
 

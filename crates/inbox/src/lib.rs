@@ -10,10 +10,12 @@ mod audit_chain;
 mod db;
 pub mod encryption;
 mod error;
+mod filter;
 mod fold;
 mod import_log;
 mod interface;
 mod model;
+mod patients;
 mod retention;
 mod store;
 pub mod sync;
@@ -23,12 +25,14 @@ pub use audit_chain::{AuditBreak, AuditCheck, AuditProblem, AUDIT_GENESIS, READ_
 pub use db::SCHEMA_VERSION;
 pub use encryption::InboxKey;
 pub use error::{ErrorCode, InboxError};
+pub use filter::{DateBound, DateError, DateRange, NoteFacets, NoteFilter};
 pub use fold::{fold, fts_query, search_terms, Matcher};
 pub use import_log::ImportAttempt;
 pub use interface::{InboxStore, ReceiverStore, WebhookQueue};
 pub use model::{
-    AuditEvent, IngestReport, ListQuery, NoteRecord, NoteVersion, Origin, PatientSummary,
-    SearchOrder, SearchQuery, SearchResults, Source, Status, StatusChange,
+    AuditEvent, IngestReport, ListQuery, NewAssignment, NoteRecord, NoteVersion, Origin,
+    PatientAssignment, PatientFetch, PatientSummary, SearchOrder, SearchQuery, SearchResults,
+    Source, Status, StatusChange,
 };
 pub use retention::PruneReport;
-pub use store::{explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};
+pub use store::{explain_list, explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

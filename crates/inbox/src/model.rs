@@ -184,11 +184,13 @@ impl Origin {
 
 impl NoteRecord {
     /// Askara's own field names, for the CLI's `--json`:
-    /// `{"uuid","type","content","createdAt","updatedAt","patient":{"uuid","firstName","lastName"}|null,"status"}`.
+    /// `{"uuid","type","content","createdAt","updatedAt","patient":{"uuid","firstName","lastName","dateOfBirth","externalId"}|null,"status"}`.
     /// `createdAt`/`updatedAt` are the strings as Askara sent them.
     pub fn to_askara_json(&self) -> Value {
         let patient = match &self.patient {
-            Some(p) => json!({"uuid": p.uuid, "firstName": p.first_name, "lastName": p.last_name}),
+            // The two identifiers besides the name, as Askara names them (`null`: not given).
+            Some(p) => json!({"uuid": p.uuid, "firstName": p.first_name, "lastName": p.last_name,
+                              "dateOfBirth": p.date_of_birth, "externalId": p.external_id}),
             None => Value::Null,
         };
         json!({
@@ -270,6 +272,8 @@ pub struct ListQuery {
     /// `None`: no limit.
     pub limit: Option<usize>,
     pub offset: usize,
+    /// Dates, type, author.
+    pub filter: crate::filter::NoteFilter,
 }
 
 /// How search results are ordered.
@@ -292,6 +296,8 @@ pub struct SearchQuery {
     /// Default 50.
     pub limit: usize,
     pub order: SearchOrder,
+    /// Dates, type, author.
+    pub filter: crate::filter::NoteFilter,
 }
 
 impl Default for SearchQuery {
@@ -301,6 +307,7 @@ impl Default for SearchQuery {
             status: None,
             limit: 50,
             order: SearchOrder::Newest,
+            filter: Default::default(),
         }
     }
 }
@@ -319,6 +326,10 @@ pub struct PatientSummary {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub external_id: Option<String>,
+    /// As Askara gives it (`YYYY-MM-DD`); `None`: not given (or not fetched yet).
+    pub date_of_birth: Option<String>,
+    /// When `GET /patients/{uuid}` last answered for this patient; `None`: not yet.
+    pub fetched_at: Option<DateTime<Utc>>,
     pub note_count: u64,
     pub latest_note_at: Option<DateTime<Utc>>,
 }
@@ -330,8 +341,50 @@ impl PatientSummary {
             uuid: Some(self.uuid.clone()),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
-            external_id: self.external_id.clone(),
+            ..askara::Patient::default()
         }
         .display_name()
     }
+}
+
+/// What `GET /patients/{uuid}` gave, for [`crate::Inbox::record_patient_fetch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientFetch {
+    /// Askara's record of the patient.
+    Found(askara::Patient),
+    /// Askara has no such patient (404): nothing more to learn; not asked again until a note
+    /// says something new about the patient.
+    Gone,
+    /// The request failed (unreachable, rate limited, refused): asked again at the next poll.
+    Failed,
+}
+
+/// A note assigned by a person to a patient of the practice database, with the identifiers
+/// they were shown when they confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientAssignment {
+    pub note_uuid: String,
+    /// The practice database's own patient id, as its search query returned it (as text).
+    pub practice_patient_id: String,
+    pub patient_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub external_id: Option<String>,
+    /// The practice database, as displayed (no password).
+    pub target: String,
+    pub assigned_by: String,
+    pub assigned_at: DateTime<Utc>,
+    /// Set when the assignment was undone (or replaced by another).
+    pub undone_by: Option<String>,
+    pub undone_at: Option<DateTime<Utc>>,
+}
+
+/// What a person confirmed in "Assign to patient…".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAssignment {
+    pub practice_patient_id: String,
+    pub patient_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub external_id: Option<String>,
+    pub target: String,
 }

@@ -333,6 +333,17 @@ impl inbox::InboxStore for FailingStore {
     ) -> Result<inbox::StatusChange, inbox::InboxError> {
         self.inner.set_status(uuid, to, actor).await
     }
+    async fn set_statuses(
+        &self,
+        uuids: Vec<String>,
+        to: inbox::Status,
+        actor: &str,
+    ) -> Result<Vec<Result<inbox::StatusChange, inbox::InboxError>>, inbox::InboxError> {
+        self.inner.set_statuses(uuids, to, actor).await
+    }
+    async fn note_facets(&self) -> Result<inbox::NoteFacets, inbox::InboxError> {
+        self.inner.note_facets().await
+    }
     async fn record_imports(
         &self,
         attempts: Vec<inbox::ImportAttempt>,

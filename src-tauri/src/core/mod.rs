@@ -3,7 +3,8 @@
 //! window. Logs and events never carry note content or patient names.
 //!
 //! One file per concern: [`demo`], [`sync`] (polling, status, quitting), [`sign_in`],
-//! [`notes`] (lists, review, import), [`settings`] and [`lock`] (the idle lock).
+//! [`notes`] (lists, review, import), [`reading`] (a note's history), [`settings`] and [`lock`]
+//! (the idle lock).
 
 use crate::error::CmdError;
 use crate::notify::{NewNotesNotifier, Notification};
@@ -38,13 +39,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+mod bulk;
 mod demo;
 mod lock;
 mod notes;
+mod patients;
+mod reading;
 mod settings;
 mod sign_in;
 mod sync;
 
+pub use bulk::{BulkStatusView, FacetsView, FilterArgs, TypeChoice};
 pub use demo::Demo;
 pub use lock::LockView;
 use sign_in::PendingSignIn;

@@ -11,20 +11,8 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<NoteRow>, CmdError> {
-        self.unlocked()?;
-        let q = ListQuery {
-            status: parse_status(status)?,
-            patient_uuid: patient,
-            limit: Some(limit.min(1000)),
-            offset,
-        };
-        Ok(self
-            .inbox
-            .list(q)
-            .await?
-            .iter()
-            .map(NoteRow::from)
-            .collect())
+        self.list_filtered(status, patient, None, offset, limit)
+            .await
     }
 
     pub async fn search(
@@ -34,25 +22,8 @@ impl Core {
         patient: Option<String>,
         limit: usize,
     ) -> Result<Vec<NoteRow>, CmdError> {
-        self.unlocked()?;
-        let matcher = inbox::Matcher::new(text);
-        let q = SearchQuery {
-            status: parse_status(status)?,
-            patient_uuid: patient,
-            limit: limit.min(1000),
-            ..Default::default()
-        };
-        Ok(self
-            .inbox
-            .search_detailed(text, q)
-            .await?
-            .notes
-            .iter()
-            .map(|n| match &matcher {
-                Some(m) => NoteRow::found(n, m),
-                None => NoteRow::from(n),
-            })
-            .collect())
+        self.search_filtered(text, status, patient, None, limit)
+            .await
     }
 
     /// One note; with a search `query`, its matched words are marked, and a revised note says
@@ -71,12 +42,23 @@ impl Core {
         let versions = self.inbox.versions(uuid).await?;
         let audit = self.inbox.audit_log(Some(uuid.to_string()), 50).await?;
         let mut view = NoteView::new(note, versions.len(), &audit);
+        view.can_assign = self.can_assign();
+        if let Some(a) = self.inbox.patient_assignment(uuid).await? {
+            // Assigned by a person: it no longer needs a patient.
+            view.needs_patient = false;
+            view.assignment = Some(a.into());
+        }
         if let Some(m) = query
             .and_then(inbox::Matcher::new)
             .filter(|m| !m.names_only())
         {
             let parts = views::text_parts(&view.content, &m);
             view.content_parts = parts.iter().any(|p| p.hit).then_some(parts);
+            // The formatted text is marked at the same places.
+            if view.content_parts.is_some() {
+                let hits: Vec<_> = m.ranges(&view.content).collect();
+                view.text = app::note_text::parse_marked(&view.content, &hits);
+            }
         }
         view.changes = views::changes(&view, &versions, &audit);
         Ok(view)
@@ -111,6 +93,7 @@ impl Core {
             imported: n(Status::Imported),
             dismissed: n(Status::Dismissed),
             revised: n(Status::Revised),
+            needs_patient: self.inbox.needs_patient_count().await?,
         })
     }
 
@@ -229,7 +212,7 @@ impl Core {
     }
 }
 
-fn parse_status(s: Option<String>) -> Result<Option<Status>, CmdError> {
+pub(super) fn parse_status(s: Option<String>) -> Result<Option<Status>, CmdError> {
     Ok(s.filter(|s| !s.is_empty() && s != "all")
         .map(|s| s.parse::<Status>())
         .transpose()?)

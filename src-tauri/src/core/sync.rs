@@ -84,10 +84,11 @@ impl Core {
         let forwarder = tokio::spawn(async move {
             while status_rx.changed().await.is_ok() {
                 let s = status_rx.borrow_and_update().clone();
+                // Patients' identifiers read in a poll without new notes show too.
                 let changed = s.error_code.is_none()
                     && s.last_report
                         .as_ref()
-                        .is_some_and(|r| r.new + r.revised > 0);
+                        .is_some_and(|r| r.new + r.revised + r.patients.fetched > 0);
                 let arrived = match (&s.error_code, &s.last_report) {
                     (None, Some(r)) => Some((r.new, r.revised)),
                     _ => None,

@@ -76,6 +76,21 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
     } else {
         for o in &printed {
             println!("{}: {} ({})", o.uuid, o.result.as_str(), described);
+            // The confirmation names the patient with two identifiers, as the inbox shows them.
+            if let Some(p) = notes
+                .iter()
+                .find(|n| n.uuid == o.uuid)
+                .and_then(|n| n.patient.as_ref())
+            {
+                println!(
+                    "    patient: {}",
+                    app::patients::describe(
+                        &p.display_name(),
+                        p.date_of_birth.as_deref(),
+                        p.external_id.as_deref()
+                    )
+                );
+            }
             if let Some(row) = &o.row {
                 for (col, v) in row {
                     println!("    {col} = {v}");

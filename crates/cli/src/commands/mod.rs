@@ -4,6 +4,7 @@ mod audit;
 mod import;
 mod login;
 mod notes;
+mod patients;
 mod retention;
 mod serve;
 mod sim;

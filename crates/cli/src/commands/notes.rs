@@ -2,10 +2,10 @@
 //! field names plus `status`; the text form is for people. `show`, `review`, `dismiss` and
 //! `import` are audited under the signed-in Askara user (else the OS account): see `who`.
 
-use crate::args::NotesCommand;
+use crate::args::{FilterArgs, NotesCommand};
 use crate::context::Context;
 use crate::error::CliError;
-use inbox::{AuditEvent, ListQuery, NoteRecord, SearchQuery, Status};
+use inbox::{AuditEvent, DateBound, ListQuery, NoteFilter, NoteRecord, SearchQuery, Status};
 
 /// `--json` prints every note's full text: that is reading them all, and audited as such
 /// (the table prints no content). Nothing is printed when the reads cannot be recorded.
@@ -32,6 +32,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
             patient,
             limit,
             json,
+            filter,
         } => {
             let status = status.map(|s| s.parse::<Status>()).transpose()?;
             let notes = inbox
@@ -40,6 +41,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                     patient_uuid: patient,
                     limit,
                     offset: 0,
+                    filter: note_filter(filter)?,
                 })
                 .await?;
             audit_bulk_read(ctx, &inbox, &notes, json).await?;
@@ -50,9 +52,11 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
             patient,
             limit,
             json,
+            filter,
         } => {
             let mut q = SearchQuery {
                 patient_uuid: patient,
+                filter: note_filter(filter)?,
                 ..SearchQuery::default()
             };
             if let Some(l) = limit {
@@ -70,10 +74,19 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
             // Opening a note is audited; a read that cannot be recorded shows nothing.
             let who = super::who::identity(ctx).await;
             inbox.record_read(&note.uuid, &who.actor).await?;
+            let assigned = inbox.patient_assignment(&note.uuid).await?;
             if json {
-                print_json(&note.to_askara_json())
+                let mut v = note.to_askara_json();
+                if let Some(a) = &assigned {
+                    v["practicePatient"] = super::patients::assignment_json(a);
+                }
+                print_json(&v)
             } else {
                 print_note(&note);
+                if let Some(a) = &assigned {
+                    println!();
+                    println!("{}", super::patients::assignment_line(a));
+                }
                 Ok(())
             }
         }
@@ -84,7 +97,28 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
         NotesCommand::Review { uuid } => set_status(ctx, &inbox, &uuid, Status::Reviewed).await,
         NotesCommand::Dismiss { uuid } => set_status(ctx, &inbox, &uuid, Status::Dismissed).await,
         NotesCommand::Import(args) => super::import::run(ctx, &inbox, args).await,
+        NotesCommand::Unmatched { limit, json } => {
+            let notes = inbox.needs_patient(limit, 0).await?;
+            audit_bulk_read(ctx, &inbox, &notes, json).await?;
+            print_list(&notes, json)
+        }
+        NotesCommand::Assign(args) => super::patients::assign(ctx, &inbox, args).await,
+        NotesCommand::Unassign { uuid } => super::patients::unassign(ctx, &inbox, &uuid).await,
     }
+}
+
+/// `--since`, `--until` (local days or RFC 3339), `--type`, `--author`; a date that cannot be
+/// read, or a range that ends before it starts, is a usage error (exit 2, one line).
+fn note_filter(f: FilterArgs) -> Result<NoteFilter, CliError> {
+    let (since, before) = DateBound::range(f.since.as_deref(), f.until.as_deref(), &chrono::Local)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(NoteFilter {
+        since,
+        before,
+        note_type: given(f.note_type),
+        author: given(f.author),
+    })
 }
 
 async fn set_status(
@@ -164,11 +198,20 @@ fn print_list(notes: &[NoteRecord], json: bool) -> Result<(), CliError> {
             .map(|p| p.display_name())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "(no patient)".into());
+        // Two identifiers beside the name: two patients of one name are told apart.
+        let ids = n
+            .patient
+            .as_ref()
+            .map(|p| {
+                app::patients::identifiers(p.date_of_birth.as_deref(), p.external_id.as_deref())
+            })
+            .unwrap_or_default();
         println!(
-            "{}  {:<9}  {:<28}  {:<22}  {}{}",
+            "{}  {:<9}  {:<28}  {:<30}  {:<22}  {}{}",
             local(n.created_at),
             n.status.as_str(),
             truncate(&name, 28),
+            truncate(&ids, 30),
             truncate(n.note_type.as_deref().unwrap_or("-"), 22),
             n.uuid,
             if n.verified { "" } else { "  UNVERIFIED" }
@@ -189,12 +232,13 @@ fn print_note(n: &NoteRecord) {
     }
     println!("type:     {}", n.note_type.as_deref().unwrap_or("-"));
     println!(
-        "patient:  {}{}",
-        p.map(|p| p.display_name())
-            .unwrap_or_else(|| "(none)".into()),
-        p.and_then(|p| p.external_id.as_deref())
-            .map(|e| format!(" (practice id {e})"))
-            .unwrap_or_default()
+        "patient:  {}",
+        p.map(|p| app::patients::describe(
+            &p.display_name(),
+            p.date_of_birth.as_deref(),
+            p.external_id.as_deref()
+        ))
+        .unwrap_or_else(|| "(none)".into()),
     );
     println!("created:  {}", local(n.created_at));
     if n.updated_at != n.created_at {

@@ -5,6 +5,8 @@
 mod at_rest;
 mod audit;
 mod commands;
+mod filters;
 mod import;
+mod patients;
 mod support;
 mod webhooks;

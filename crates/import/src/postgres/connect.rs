@@ -312,5 +312,14 @@ pub(super) async fn prepare(
             })?),
             None => None,
         },
+        search: match &sql.search {
+            Some(q) => Some(client.prepare(q).await.map_err(|e| {
+                let inner = pg_err(spec, "preparing patient_search.query", &e);
+                ImportError::BadMapping(format!(
+                    "patient_search.query does not run on this database: {inner}"
+                ))
+            })?),
+            None => None,
+        },
     })
 }

@@ -13,6 +13,7 @@ use crate::tls::{Negotiated, TlsPlan};
 use crate::value::{is_pg_text, pg_readable, PgTime, Val};
 use crate::{
     ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget,
+    PatientCandidate,
 };
 use futures_util::future::join_all;
 use guard::AuthGuard;
@@ -29,6 +30,7 @@ struct Prepared {
     data_insert: Option<Statement>,
     data_update: Statement,
     lookup: Option<Statement>,
+    search: Option<Statement>,
 }
 
 struct Conn {
@@ -78,6 +80,9 @@ impl PgTarget {
         let st = prepare(&spec, &client, &sql).await?;
         if let Some(lookup) = &st.lookup {
             check_lookup_types(&mapping, &sources, lookup, &st.data_insert)?;
+        }
+        if let Some(search) = &st.search {
+            check_search_types(search)?;
         }
         let target = PgTarget {
             spec,
@@ -237,6 +242,9 @@ impl PgTarget {
         st: &Prepared,
         row: &mut NoteRow,
     ) -> Result<(), ImportError> {
+        if row.settle_patient(&self.mapping, &self.sources)? {
+            return Ok(());
+        }
         let (Some(stmt), Some(key)) = (&st.lookup, &row.lookup_key) else {
             return Ok(());
         };
@@ -382,5 +390,81 @@ impl ImportTarget for PgTarget {
 
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    fn can_search_patients(&self) -> bool {
+        self.sql.search.is_some()
+    }
+
+    fn requires_patient(&self) -> bool {
+        self.mapping.requires_patient()
+    }
+
+    async fn search_patients(&self, text: &str) -> Result<Vec<PatientCandidate>, ImportError> {
+        if self.sql.search.is_none() {
+            return Err(crate::search::not_configured());
+        }
+        let mut guard = self.live().await?;
+        let Some(conn) = guard.as_mut() else {
+            return Err(no_conn());
+        };
+        let fut = async {
+            let Some(stmt) = &conn.st.search else {
+                return Err(crate::search::not_configured());
+            };
+            let rows = conn
+                .client
+                .query(stmt, &[&text])
+                .await
+                .map_err(|e| pg_err(&self.spec, "searching the practice's patients", &e))?;
+            let mut out = Vec::new();
+            for r in rows.iter() {
+                let cells = (0..r.len().min(4))
+                    .map(|i| r.try_get::<_, Cell>(i).map(|c| c.0))
+                    .collect::<Result<Vec<Val>, _>>()
+                    .map_err(|e| pg_err(&self.spec, "reading the practice's patients", &e))?;
+                if let Some(c) = crate::search::candidate(cells) {
+                    out.push(c);
+                }
+                if out.len() >= crate::MAX_CANDIDATES {
+                    break;
+                }
+            }
+            Ok(out)
+        };
+        let res = tokio::time::timeout(self.opts.operation_timeout, fut).await;
+        self.settle(&mut guard, res)
+    }
+}
+
+/// A `[patient_search]` cell: what a lookup reads, and a `date` (a date of birth).
+pub(super) struct Cell(pub Val);
+
+/// Days from 1970-01-01 to PostgreSQL's date epoch, 2000-01-01.
+const PG_DATE_EPOCH_DAYS: i64 = 10_957;
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Cell {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::DATE {
+            let days = i32::from_sql(&Type::INT4, raw)?;
+            let d = chrono::DateTime::from_timestamp(
+                (i64::from(days) + PG_DATE_EPOCH_DAYS) * 86_400,
+                0,
+            )
+            .ok_or("date out of range")?;
+            return Ok(Cell(Val::Text(d.format("%Y-%m-%d").to_string())));
+        }
+        Val::from_sql(ty, raw).map(Cell)
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Cell(Val::Null))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::DATE || pg_readable(ty)
     }
 }

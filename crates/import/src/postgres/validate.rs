@@ -215,3 +215,29 @@ pub(super) fn check_lookup_types(
     }
     Ok(())
 }
+
+/// `[patient_search]`: one text parameter (what staff typed), and four columns this build can
+/// read (the id; a name, date of birth and external id as text, numbers or dates).
+pub(super) fn check_search_types(search: &Statement) -> Result<(), ImportError> {
+    if search.params().len() != 1 || search.columns().len() < 4 {
+        return Err(ImportError::BadMapping(crate::search::SHAPE.into()));
+    }
+    let p = &search.params()[0];
+    if !is_pg_text(p) {
+        return Err(ImportError::BadMapping(format!(
+            "patient_search.query's parameter is taken as {}: it is the text typed, so compare it as text (write $1::text, or CAST(id AS text) = $1)",
+            p.name()
+        )));
+    }
+    for (i, c) in search.columns().iter().take(4).enumerate() {
+        if !<Cell as tokio_postgres::types::FromSql>::accepts(c.type_()) {
+            return Err(ImportError::BadMapping(format!(
+                "patient_search.query's column {} ({}) has type {}: return text, an integer, a uuid or a date (cast it)",
+                i + 1,
+                ["the patient id", "the name", "the date of birth", "the external id"][i],
+                c.type_().name()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@ use crate::sql::Statements;
 use crate::value::{parse_time, sqlite_val, Val};
 use crate::{
     ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget,
+    PatientCandidate,
 };
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, TransactionBehavior};
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ impl SqliteTarget {
 }
 
 fn lookup(conn: &Connection, inner: &Inner, row: &mut NoteRow) -> Result<(), ImportError> {
+    if row.settle_patient(&inner.mapping, &inner.sources)? {
+        return Ok(());
+    }
     let (Some(q), Some(key)) = (&inner.sql.lookup, &row.lookup_key) else {
         return Ok(());
     };
@@ -312,4 +316,46 @@ impl ImportTarget for SqliteTarget {
     fn describe(&self) -> String {
         self.describe.clone()
     }
+
+    fn can_search_patients(&self) -> bool {
+        self.inner.sql.search.is_some()
+    }
+
+    fn requires_patient(&self) -> bool {
+        self.inner.mapping.requires_patient()
+    }
+
+    async fn search_patients(&self, text: &str) -> Result<Vec<PatientCandidate>, ImportError> {
+        if self.inner.sql.search.is_none() {
+            return Err(crate::search::not_configured());
+        }
+        let text = text.to_string();
+        self.run(move |inner| search_blocking(inner, &text)).await?
+    }
+}
+
+/// Runs `[patient_search]` (read-only, its own short transaction) for `text`.
+fn search_blocking(inner: &Inner, text: &str) -> Result<Vec<PatientCandidate>, ImportError> {
+    let Some(q) = &inner.sql.search else {
+        return Err(crate::search::not_configured());
+    };
+    let err = |e| sqlite_err("searching the practice's patients", e);
+    let conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+    let mut stmt = conn.prepare_cached(q).map_err(err)?;
+    let width = stmt.column_count().min(4);
+    let mut rows = stmt.query(params![text]).map_err(err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(err)? {
+        let cells = (0..width)
+            .map(|i| r.get_ref(i).map(sqlite_val))
+            .collect::<Result<Vec<Val>, _>>()
+            .map_err(err)?;
+        if let Some(c) = crate::search::candidate(cells) {
+            out.push(c);
+        }
+        if out.len() >= crate::MAX_CANDIDATES {
+            break;
+        }
+    }
+    Ok(out)
 }

@@ -162,5 +162,15 @@ pub(super) fn validate(conn: &Connection, m: &Mapping) -> Result<(), ImportError
             ));
         }
     }
+    if let Some(s) = &m.patient_search {
+        let stmt = conn.prepare(&s.query_for(false)).map_err(|e| {
+            ImportError::BadMapping(format!(
+                "patient_search.query does not run on this database: {e}"
+            ))
+        })?;
+        if stmt.parameter_count() != 1 || stmt.column_count() < 4 || !stmt.readonly() {
+            return Err(ImportError::BadMapping(crate::search::SHAPE.into()));
+        }
+    }
     Ok(())
 }

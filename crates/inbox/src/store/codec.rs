@@ -15,7 +15,7 @@ pub(super) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-pub(super) fn ts_col(r: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn ts_col(r: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     let s: String = r.get(idx)?;
     parse_ts(&s).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -26,14 +26,14 @@ pub(super) fn ts_col(r: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     })
 }
 
-pub(super) fn opt_ts_col(r: &Row, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts_col(r: &Row, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     match r.get_ref(idx)? {
         ValueRef::Null => Ok(None),
         _ => ts_col(r, idx).map(Some),
     }
 }
 
-pub(super) fn json_col(r: &Row, idx: usize) -> rusqlite::Result<Value> {
+pub(crate) fn json_col(r: &Row, idx: usize) -> rusqlite::Result<Value> {
     let s: String = r.get(idx)?;
     serde_json::from_str(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
@@ -161,10 +161,11 @@ pub(super) fn raw_or_rfc3339(raw: &str, t: DateTime<Utc>) -> String {
 }
 
 /// The columns after [`NOTE_COLS`] that only a `NoteRecord` has.
-pub(super) const RECORD_TAIL: &str = "n.first_seen_at, n.source, n.verified, n.author_user_id";
+pub(crate) const RECORD_TAIL: &str =
+    "n.first_seen_at, n.source, n.verified, n.author_user_id, n.patient_date_of_birth";
 
 /// Columns read into a `NoteRecord`/`NoteVersion` (same order in both tables).
-pub(super) const NOTE_COLS: &str = "n.uuid, n.note_type, n.content, n.created_at, n.updated_at, \
+pub(crate) const NOTE_COLS: &str = "n.uuid, n.note_type, n.content, n.created_at, n.updated_at, \
      n.created_at_raw, n.updated_at_raw, n.has_patient, n.patient_uuid, n.patient_first_name, \
      n.patient_last_name, n.patient_external_id, n.status, n.raw, n.raw_content_elided";
 
@@ -176,14 +177,19 @@ pub(super) fn patient_cols(r: &Row, first: usize) -> rusqlite::Result<Option<ask
             first_name: r.get(first + 2)?,
             last_name: r.get(first + 3)?,
             external_id: r.get(first + 4)?,
+            date_of_birth: None,
         })
     })
     .transpose()
 }
 
-pub(super) fn note_from_row(r: &Row) -> rusqlite::Result<NoteRecord> {
+pub(crate) fn note_from_row(r: &Row) -> rusqlite::Result<NoteRecord> {
     let content: String = r.get(2)?;
     let raw = restore_content(json_col(r, 13)?, r.get(14)?, &content);
+    let mut patient = patient_cols(r, 7)?;
+    if let Some(p) = patient.as_mut() {
+        p.date_of_birth = r.get(19)?;
+    }
     Ok(NoteRecord {
         uuid: r.get(0)?,
         note_type: r.get(1)?,
@@ -191,7 +197,7 @@ pub(super) fn note_from_row(r: &Row) -> rusqlite::Result<NoteRecord> {
         updated_at: ts_col(r, 4)?,
         created_at_raw: r.get(5)?,
         updated_at_raw: r.get(6)?,
-        patient: patient_cols(r, 7)?,
+        patient,
         status: r.get(12)?,
         raw,
         content,
@@ -220,6 +226,6 @@ pub(super) fn version_from_row(r: &Row) -> rusqlite::Result<NoteVersion> {
     })
 }
 
-pub(super) fn limit_param(limit: Option<usize>) -> i64 {
+pub(crate) fn limit_param(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
 }

@@ -149,6 +149,7 @@ pub(super) fn ingest_blocking(
             })
             .optional()?;
         let author = origin.authors.get(&note.uuid);
+        let note_uuid = note.uuid.clone();
 
         let created_raw = raw_or_rfc3339(note.created_at_raw(), note.created_at);
         let updated_raw = raw_or_rfc3339(note.updated_at_raw(), note.updated_at);
@@ -309,24 +310,34 @@ pub(super) fn ingest_blocking(
 
         // Reached for inserted and revised notes only.
         if let Some(puuid) = &patient.uuid {
+            // A patient not seen before, or one this note describes differently, is asked
+            // for (again) at the next poll (`GET /patients/{uuid}`).
+            let changed = crate::patients::differs_from_stored(&tx, puuid, &patient)?;
             tx.prepare_cached(
-                "INSERT INTO patients (uuid, first_name, last_name, external_id, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO patients (uuid, first_name, last_name, external_id, date_of_birth,
+                    updated_at, needs_fetch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
                  ON CONFLICT (uuid) DO UPDATE SET
                     first_name = coalesce(excluded.first_name, first_name),
                     last_name = coalesce(excluded.last_name, last_name),
                     external_id = coalesce(excluded.external_id, external_id),
-                    updated_at = excluded.updated_at",
+                    date_of_birth = coalesce(excluded.date_of_birth, date_of_birth),
+                    updated_at = excluded.updated_at,
+                    needs_fetch = CASE WHEN ?7 THEN 1 ELSE needs_fetch END",
             )?
             .execute(params![
                 puuid,
                 patient.first_name,
                 patient.last_name,
                 patient.external_id,
-                now
+                patient.date_of_birth,
+                now,
+                changed
             ])?;
             touched_patients.insert(puuid.clone());
         }
+        // The identifiers kept with the note: its own, else what is known of its patient.
+        crate::patients::keep_identifiers_with_note(&tx, &note_uuid, &patient)?;
     }
 
     for puuid in &touched_patients {
@@ -382,14 +393,23 @@ pub(super) fn same_content(
 
 /// Recomputes a patient's note count, latest note time and search text.
 pub(crate) fn refresh_patient(c: &Connection, uuid: &str) -> Result<(), InboxError> {
-    let names: Option<(Option<String>, Option<String>, Option<String>)> = c
-        .prepare_cached("SELECT first_name, last_name, external_id FROM patients WHERE uuid = ?1")?
-        .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    type Names = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let names: Option<Names> = c
+        .prepare_cached(
+            "SELECT first_name, last_name, external_id, date_of_birth FROM patients WHERE uuid = ?1",
+        )?
+        .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((first, last, ext)) = names else {
+    let Some((first, last, ext, born)) = names else {
         return Ok(());
     };
-    let folded = [first, last, ext, Some(uuid.to_string())]
+    // The date of birth too: two patients of one name are told apart by typing it.
+    let folded = [first, last, ext, born, Some(uuid.to_string())]
         .into_iter()
         .flatten()
         .map(|s| fold(&s))

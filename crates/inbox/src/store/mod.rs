@@ -18,17 +18,22 @@ use crate::fold::{build_fts_query, fold, fts_query, patient_token, search_terms,
 use crate::model::*;
 
 mod codec;
+mod filter;
 mod ingest;
 mod notes;
 mod search;
 
 #[allow(unused_imports)]
 use codec::*;
+use filter::*;
 use ingest::*;
 use notes::*;
 use search::*;
 
-pub(crate) use codec::ts;
+pub(crate) use codec::{
+    limit_param, note_from_row, opt_ts_col, ts, ts_col, NOTE_COLS, RECORD_TAIL,
+};
+pub use filter::explain_list;
 pub(crate) use ingest::{audit, refresh_patient};
 pub(crate) use notes::note_status;
 pub use search::explain_search;
@@ -200,6 +205,26 @@ impl Inbox {
         let (uuid, actor) = (uuid.to_string(), actor.to_string());
         self.run(move |c| set_status_blocking(c, uuid, to, &actor))
             .await
+    }
+
+    /// [`Inbox::set_status`] for many notes in one transaction, one audit row per note that
+    /// moved; results in the order given (a uuid given twice counts once). A note the rules
+    /// refuse (`NotFound`, `InvalidTransition`) is its own `Err` and the others still move; a
+    /// storage failure is the outer `Err` and moves none.
+    pub async fn set_statuses(
+        &self,
+        uuids: Vec<String>,
+        to: Status,
+        actor: &str,
+    ) -> Result<Vec<Result<StatusChange, InboxError>>, InboxError> {
+        let actor = actor.to_string();
+        self.run(move |c| set_statuses_blocking(c, uuids, to, &actor))
+            .await
+    }
+
+    /// The note types and authors present, for the list's filter choices.
+    pub async fn note_facets(&self) -> Result<crate::filter::NoteFacets, InboxError> {
+        self.run(|c| facets_blocking(c)).await
     }
 
     /// Appends an audit event for a note (e.g. an import attempt: target and result in

@@ -12,6 +12,14 @@ pub(super) fn get_blocking(c: &Connection, uuid: &str) -> Result<Option<NoteReco
 }
 
 pub(super) fn list_blocking(c: &Connection, q: &ListQuery) -> Result<Vec<NoteRecord>, InboxError> {
+    let (sql, args) = list_sql(q);
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st.query_map(params_from_iter(args.iter()), note_from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The list's SQL and its arguments (also for its query plan in tests).
+pub(super) fn list_sql(q: &ListQuery) -> (String, Vec<Box<dyn ToSql>>) {
     let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE 1");
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(s) = q.status {
@@ -22,12 +30,17 @@ pub(super) fn list_blocking(c: &Connection, q: &ListQuery) -> Result<Vec<NoteRec
         sql.push_str(" AND n.patient_uuid = ?");
         args.push(Box::new(p.clone()));
     }
+    push_filter(
+        &q.filter,
+        "n.id",
+        q.patient_uuid.is_some(),
+        &mut sql,
+        &mut args,
+    );
     sql.push_str(" ORDER BY n.id DESC LIMIT ? OFFSET ?");
     args.push(Box::new(limit_param(q.limit)));
     args.push(Box::new(i64::try_from(q.offset).unwrap_or(i64::MAX)));
-    let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map(params_from_iter(args.iter()), note_from_row)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    (sql, args)
 }
 
 pub(crate) fn note_status(c: &Connection, uuid: &str) -> Result<Option<Status>, InboxError> {
@@ -44,9 +57,50 @@ pub(super) fn set_status_blocking(
     to: Status,
     actor: &str,
 ) -> Result<StatusChange, InboxError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let change = change_status(&tx, uuid, to, actor, Utc::now())?;
+    tx.commit()?;
+    Ok(change)
+}
+
+/// Many notes to `to` in one transaction, one audit row per note that moved. A note the rules
+/// refuse (unknown, or a transition `set_status` refuses) is that note's `Err` and the others
+/// still move; a storage failure writes nothing. A uuid given twice counts once.
+pub(super) fn set_statuses_blocking(
+    c: &mut Connection,
+    uuids: Vec<String>,
+    to: Status,
+    actor: &str,
+) -> Result<Vec<Result<StatusChange, InboxError>>, InboxError> {
     let now = Utc::now();
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let Some(from) = note_status(&tx, &uuid)? else {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(uuids.len());
+    for uuid in uuids {
+        if !seen.insert(uuid.clone()) {
+            continue;
+        }
+        match change_status(&tx, uuid, to, actor, now) {
+            Ok(change) => out.push(Ok(change)),
+            Err(e @ (InboxError::NotFound { .. } | InboxError::InvalidTransition { .. })) => {
+                out.push(Err(e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// One note's move to `to` inside the caller's transaction: the rules, the update, the audit.
+fn change_status(
+    tx: &Connection,
+    uuid: String,
+    to: Status,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<StatusChange, InboxError> {
+    let Some(from) = note_status(tx, &uuid)? else {
         return Err(InboxError::NotFound { uuid });
     };
     if from == to {
@@ -71,7 +125,7 @@ pub(super) fn set_status_blocking(
     tx.prepare_cached("UPDATE notes SET status = ?2, status_changed_at = ?3 WHERE uuid = ?1")?
         .execute(params![uuid, to, at])?;
     let id = audit(
-        &tx,
+        tx,
         &uuid,
         &at,
         actor,
@@ -80,7 +134,6 @@ pub(super) fn set_status_blocking(
         Some(to),
         &json!({}),
     )?;
-    tx.commit()?;
     Ok(StatusChange {
         uuid,
         from,
@@ -141,7 +194,8 @@ pub(super) fn patients_blocking(
 ) -> Result<Vec<PatientSummary>, InboxError> {
     let terms = text.map(search_terms).unwrap_or_default();
     let mut sql = String::from(
-        "SELECT uuid, first_name, last_name, external_id, note_count, latest_note_at
+        "SELECT uuid, first_name, last_name, external_id, note_count, latest_note_at,
+                date_of_birth, fetched_at
            FROM patients WHERE 1",
     );
     for _ in &terms {
@@ -160,6 +214,8 @@ pub(super) fn patients_blocking(
             first_name: r.get(1)?,
             last_name: r.get(2)?,
             external_id: r.get(3)?,
+            date_of_birth: r.get(6)?,
+            fetched_at: opt_ts_col(r, 7)?,
             note_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
             latest_note_at: opt_ts_col(r, 5)?,
         })

@@ -88,14 +88,15 @@ pub(super) fn expand_prefix(
 
 /// Phase one of a search: the matching ids, in order. CROSS JOIN keeps notes_fts the outer
 /// loop, so FTS5 yields matches already in rowid (= createdAt) order and the LIMIT stops it
-/// early; filters touch only the small leading columns of `notes`. Phase two reads the rows.
+/// early; filters touch only the small leading columns of `notes`. A date range bounds the
+/// rowids FTS5 walks (no join for it). Phase two reads the rows.
 pub(super) fn search_ids_sql(
     expr: String,
     q: &SearchQuery,
     order: SearchOrder,
 ) -> (String, Vec<Box<dyn ToSql>>) {
     let mut sql = String::from("SELECT notes_fts.rowid FROM notes_fts");
-    if q.status.is_some() || q.patient_uuid.is_some() {
+    if q.status.is_some() || q.patient_uuid.is_some() || needs_row(&q.filter) {
         sql.push_str(" CROSS JOIN notes n ON n.id = notes_fts.rowid");
     }
     sql.push_str(" WHERE notes_fts MATCH ?");
@@ -108,6 +109,7 @@ pub(super) fn search_ids_sql(
         sql.push_str(" AND n.patient_uuid = ?");
         args.push(Box::new(p.clone()));
     }
+    push_filter(&q.filter, "notes_fts.rowid", false, &mut sql, &mut args);
     sql.push_str(match order {
         SearchOrder::Newest => " ORDER BY notes_fts.rowid DESC LIMIT ?",
         SearchOrder::Relevance => " ORDER BY notes_fts.rank, notes_fts.rowid DESC LIMIT ?",

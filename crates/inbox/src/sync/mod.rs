@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod patients;
 mod walk;
+
+pub use patients::{fetch_patients, PatientFetchReport, PATIENTS_PER_POLL};
 
 pub const CREATED_WATERMARK: &str = "poll.created_watermark";
 pub const UPDATED_WATERMARK: &str = "poll.updated_watermark";
@@ -36,6 +39,8 @@ pub struct SyncConfig {
     /// While Askara fails, wait at most this long between attempts.
     pub max_backoff: Duration,
     pub seed: Option<u64>,
+    /// Patients read from `GET /patients/{uuid}` after each poll, at most (0: none).
+    pub patients_per_poll: usize,
 }
 
 impl Default for SyncConfig {
@@ -53,6 +58,7 @@ impl Default for SyncConfig {
             updated_filter: "updatedAt[after]".into(),
             max_backoff: Duration::from_secs(900),
             seed: None,
+            patients_per_poll: PATIENTS_PER_POLL,
         }
     }
 }
@@ -106,6 +112,8 @@ pub struct PollReport {
     pub unreadable: usize,
     /// The most notes the server was seen to put on a page that was not its last.
     pub server_page_size: Option<usize>,
+    /// Patients read after the notes were stored (their requests are not in `requests`).
+    pub patients: PatientFetchReport,
 }
 
 impl PollReport {
@@ -215,6 +223,22 @@ impl Poller {
         }
         report.requests = self.api.requests_sent() - before;
         report.server_page_size = self.learned_page_size();
+        if self.cfg.patients_per_poll > 0 {
+            // The notes are stored: what follows never fails the poll.
+            match fetch_patients(
+                &self.api,
+                self.inbox.as_ref(),
+                self.cfg.patients_per_poll,
+                self.clock.now(),
+            )
+            .await
+            {
+                Ok(r) => report.patients = r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "keeping patients' identifiers failed; retried next poll")
+                }
+            }
+        }
         if report.unreadable > 0 {
             tracing::warn!(
                 unreadable = report.unreadable,

@@ -1,0 +1,86 @@
+//! "Assign to patient…": the practice's own patients, found through the mapping's
+//! `[patient_search]` query, each with its id and the identifiers a person needs to pick the
+//! right one (name, date of birth, external id). The text searched is always a bound
+//! parameter; results are capped.
+
+use crate::value::Val;
+use crate::ImportError;
+use serde::Serialize;
+
+/// Candidates returned by one search, at most: a person picks from a short list, and types
+/// more (a date of birth, an id) to narrow it.
+pub const MAX_CANDIDATES: usize = 50;
+
+/// One patient of the practice database, as `[patient_search]` returned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientCandidate {
+    /// The practice's patient id (what the import writes), as text.
+    pub id: String,
+    pub name: Option<String>,
+    /// As the practice database holds it (`YYYY-MM-DD` for a date column).
+    pub date_of_birth: Option<String>,
+    pub external_id: Option<String>,
+}
+
+pub(crate) fn not_configured() -> ImportError {
+    ImportError::BadMapping(
+        "the mapping has no [patient_search]: add one (a query over the practice's patients) to assign notes to patients".into(),
+    )
+}
+
+/// A cell as text: ids and external ids may be numbers, a date of birth a date.
+pub(crate) fn cell_text(v: Val) -> Option<String> {
+    match v {
+        Val::Null => None,
+        Val::Text(s) => Some(s).filter(|s| !s.trim().is_empty()),
+        Val::Int(i) => Some(i.to_string()),
+        Val::Float(f) => Some(f.to_string()),
+        Val::Bool(b) => Some(b.to_string()),
+        Val::Time(t) => Some(t.format("%Y-%m-%d").to_string()),
+    }
+}
+
+/// A candidate from the first four cells of a row; `None` without an id.
+pub(crate) fn candidate(cells: Vec<Val>) -> Option<PatientCandidate> {
+    let mut it = cells.into_iter().map(cell_text);
+    let id = it.next().flatten()?;
+    Some(PatientCandidate {
+        id,
+        name: it.next().flatten(),
+        date_of_birth: it.next().flatten().map(|d| {
+            // A date stored as text with a time (`1984-03-02 00:00:00`) shows as its date.
+            askara::model::birth_date(&d).unwrap_or(d)
+        }),
+        external_id: it.next().flatten(),
+    })
+}
+
+/// The search must return the four columns, in order.
+pub(crate) const SHAPE: &str = "patient_search.query must be a read-only SELECT with one parameter, returning the patient id, a name, the date of birth and the external id (in that order; NULL where unknown)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_become_text_and_rows_without_an_id_are_skipped() {
+        let c = candidate(vec![
+            Val::Int(10023),
+            Val::Text("Haugen, Ørjan".into()),
+            Val::Text("1984-03-02 00:00:00".into()),
+            Val::Null,
+        ]);
+        assert_eq!(
+            c,
+            Some(PatientCandidate {
+                id: "10023".into(),
+                name: Some("Haugen, Ørjan".into()),
+                date_of_birth: Some("1984-03-02".into()),
+                external_id: None,
+            })
+        );
+        assert_eq!(candidate(vec![Val::Null, Val::Text("x".into())]), None);
+        assert_eq!(candidate(vec![Val::Text("  ".into())]), None);
+    }
+}
