@@ -201,7 +201,7 @@ pub async fn import_notes(
         allow_update: opts.allow_update,
         dry_run: opts.dry_run,
         // A person's choice of practice patient wins over the mapping's patient_lookup.
-        patient_ids: crate::patients::assigned_ids(inbox, notes).await?,
+        patient_ids: crate::patients::assigned_ids(inbox, notes, &target.describe()).await?,
     };
     let described = target.describe();
     let askara_notes: Vec<askara::Note> = notes.iter().map(NoteRecord::to_note).collect();

@@ -126,8 +126,16 @@ impl ApiClient {
         url.path_segments_mut()
             .map_err(|_| ApiError::Config("base URL cannot take a path".into()))?
             .push(uuid);
-        Patient::from_json(&self.get_json(url).await?)
-            .ok_or_else(|| ApiError::bad_response("the patient is not a JSON object"))
+        let patient = Patient::from_json(&self.get_json(url).await?)
+            .ok_or_else(|| ApiError::bad_response("the patient is not a JSON object"))?;
+        // Another patient's record under this one's name would put the wrong date of birth
+        // beside it: refuse an answer about someone else.
+        if patient.uuid.as_deref() != Some(uuid) {
+            return Err(ApiError::bad_response(
+                "Askara answered GET /patients/{uuid} with another patient",
+            ));
+        }
+        Ok(patient)
     }
 
     /// The organisation the credentials act for, from `GET /me` (`organization` as an object

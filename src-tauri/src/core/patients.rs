@@ -54,6 +54,9 @@ impl Core {
         search: &str,
     ) -> Result<AssignmentView, CmdError> {
         self.unlocked()?;
+        // Not while an import runs: it read the assignments when it started, and the screen
+        // must never say another patient than the one written.
+        let _no_import = self.imports.write().await;
         let (_, target) = self.target().await?;
         let a = app::patients::assign(
             self.inbox.as_ref(),
@@ -71,6 +74,7 @@ impl Core {
     /// Undoes note `uuid`'s assignment; `false` when it had none.
     pub async fn unassign_patient(&self, uuid: &str) -> Result<bool, CmdError> {
         self.unlocked()?;
+        let _no_import = self.imports.write().await;
         let undone = app::patients::unassign(self.inbox.as_ref(), uuid, &self.who()).await?;
         self.notes_changed("assign").await;
         Ok(undone)
