@@ -56,12 +56,89 @@ pub(crate) fn candidate(cells: Vec<Val>) -> Option<PatientCandidate> {
     })
 }
 
+/// Rows a search query may return, at most: it is wrapped in a `LIMIT` (one more than
+/// [`MAX_CANDIDATES`], so a row without an id does not shorten a full list).
+pub(crate) const SEARCH_ROW_CAP: usize = MAX_CANDIDATES + 1;
+
+/// The configured query as run: its rows capped by the database. The query goes on lines of
+/// its own, so a trailing `-- comment` cannot swallow the cap.
+pub(crate) fn capped(query: &str) -> String {
+    format!("SELECT * FROM (\n{query}\n) AS askara_patient_search LIMIT {SEARCH_ROW_CAP}")
+}
+
+/// The query's first keyword (comments, blanks and opening parentheses skipped), upper-cased.
+fn first_keyword(query: &str) -> String {
+    let mut rest = query;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(20)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// A search runs as staff type: only a query that starts with SELECT or WITH is taken (the
+/// database then runs it read-only, so a WITH that writes is refused too).
+pub(crate) fn check_reads_only(query: &str) -> Result<(), ImportError> {
+    match first_keyword(query).as_str() {
+        "SELECT" | "WITH" => Ok(()),
+        "" => Err(ImportError::BadMapping(
+            "patient_search.query must be a read-only SELECT (or WITH … SELECT): it starts with no keyword".into(),
+        )),
+        other => Err(ImportError::BadMapping(format!(
+            "patient_search.query must be a read-only SELECT (or WITH … SELECT), not {other}: a search runs as staff type and must never write"
+        ))),
+    }
+}
+
+/// A search query that writes (refused by the database's read-only mode or flag).
+pub(crate) fn writes() -> ImportError {
+    ImportError::BadMapping(
+        "patient_search.query writes to the practice database: it must be a read-only SELECT (no INSERT, UPDATE, DELETE or locking clause)".into(),
+    )
+}
+
 /// The search must return the four columns, in order.
 pub(crate) const SHAPE: &str = "patient_search.query must be a read-only SELECT with one parameter, returning the patient id, a name, the date of birth and the external id (in that order; NULL where unknown)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_select_or_with_is_taken_and_the_rows_are_capped() {
+        for ok in [
+            "SELECT id FROM p WHERE n = $1",
+            "  -- by name\n/* x */ (select id FROM p WHERE n = $1)",
+            "WITH x AS (SELECT 1) SELECT id FROM p WHERE n = $1",
+        ] {
+            assert!(check_reads_only(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "DELETE FROM p WHERE n = $1 RETURNING id",
+            "/* SELECT */ UPDATE p SET n = $1",
+            "-- SELECT\nINSERT INTO p VALUES ($1)",
+            "VALUES ($1)",
+            "",
+        ] {
+            let e = check_reads_only(bad).unwrap_err().to_string();
+            assert!(e.contains("read-only"), "{bad}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let q = capped("SELECT id FROM p WHERE n = $1 -- trailing");
+        assert!(q.ends_with(&format!(
+            "\n) AS askara_patient_search LIMIT {SEARCH_ROW_CAP}"
+        )));
+    }
 
     #[test]
     fn cells_become_text_and_rows_without_an_id_are_skipped() {

@@ -16,7 +16,8 @@ pub(crate) struct Statements {
     /// Update of every mapped column, `WHERE uuid_column = <last param>`.
     pub data_update: String,
     pub lookup: Option<String>,
-    /// Mapped only: the `[patient_search]` query, its parameter numbered for the database.
+    /// Mapped only: the `[patient_search]` query, its parameter numbered for the database, its
+    /// rows capped (`search::capped`).
     pub search: Option<String>,
     pub mapped: bool,
 }
@@ -78,7 +79,10 @@ impl Statements {
                 data_insert: insert,
                 data_update,
                 lookup: mapping.patient_lookup.as_ref().map(|l| l.query_for(pg)),
-                search: mapping.patient_search.as_ref().map(|s| s.query_for(pg)),
+                search: mapping
+                    .patient_search
+                    .as_ref()
+                    .map(|s| crate::search::capped(&s.query_for(pg))),
                 mapped,
             }
         } else {

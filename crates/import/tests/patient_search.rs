@@ -326,3 +326,143 @@ column = "patient_id"
     assert_eq!(e.code(), "bad_mapping");
     assert!(e.to_string().contains("as text"), "{e}");
 }
+
+fn sqlite_mapping(query: &str) -> Mapping {
+    Mapping::from_toml_str(&format!(
+        "table = \"consultation_notes\"\n[columns]\nuuid = \"askara_uuid\"\ncontent = \"body\"\n[patient_search]\nquery = \"{query}\"\ncolumn = \"patient_id\"\n"
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_a_search_that_writes_is_refused_up_front_and_rows_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sqlite_practice(&dir);
+    for (query, says) in [
+        (
+            "UPDATE patients SET last = ? RETURNING id, last, born, ext_ref",
+            "not UPDATE",
+        ),
+        (
+            "WITH x AS (SELECT 1) DELETE FROM patients WHERE last = ? RETURNING id, last, born, ext_ref",
+            "writes to the practice database",
+        ),
+        (
+            "WITH x AS (SELECT 1) INSERT INTO patients (last) VALUES (?) RETURNING id, last, born, ext_ref",
+            "writes to the practice database",
+        ),
+    ] {
+        let e = connect(&s, Some(sqlite_mapping(query)), ConnectOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), "bad_mapping", "{query}");
+        assert!(e.to_string().contains(says), "{query}: {e}");
+        assert!(e.to_string().contains("read-only"), "{query}: {e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
+    let db = rusqlite::Connection::open(dir.path().join("practice.db")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM patients", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3, "nothing was written");
+
+    // Sixty patients match: a search returns the cap; a trailing comment does not lift it.
+    db.execute_batch(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 60)
+         INSERT INTO patients (id, last, first) SELECT 5000 + i, 'Capped', 'P' || i FROM s;",
+    )
+    .unwrap();
+    let t = connect(
+        &s,
+        Some(sqlite_mapping(
+            "SELECT id, last, born, ext_ref FROM patients WHERE last = ? ORDER BY id -- by surname",
+        )),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    let found = t.search_patients("Capped").await.unwrap();
+    assert_eq!(found.len(), import::MAX_CANDIDATES);
+    assert_eq!(found[0].id, "5001");
+    // The search left the connection writable: an import still writes.
+    let n = note(&uuid(1), "Body.", None);
+    let out = t
+        .import(&n, &with_assignment(&uuid(1), "5001"))
+        .await
+        .unwrap();
+    assert_eq!(out.result, ImportResult::Imported);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_search_that_writes_is_refused_up_front_and_rows_are_capped() {
+    let pg =
+        TestPostgres::start().unwrap_or_else(|e| panic!("cannot start the test PostgreSQL: {e}"));
+    let db = pg_client(&pg.url).await;
+    db.batch_execute(PG_PRACTICE).await.unwrap();
+    let spec = TargetSpec::parse(&pg.url_without_password)
+        .unwrap()
+        .with_password(&pg.password);
+    let mapping = |query: &str| {
+        Mapping::from_toml_str(&format!(
+            "table = \"practice.consultation_notes\"\n[columns]\nuuid = \"askara_uuid\"\ncontent = \"body\"\n[patient_search]\nquery = \"{query}\"\ncolumn = \"patient_id\"\n"
+        ))
+        .unwrap()
+    };
+    for (query, says) in [
+        (
+            "DELETE FROM practice.patients WHERE last = $1 RETURNING id, last, born, ext_ref",
+            "not DELETE",
+        ),
+        (
+            "WITH d AS (DELETE FROM practice.patients WHERE last = $1 RETURNING id, last, born, ext_ref) SELECT id, last, born, ext_ref FROM d",
+            "writes to the practice database",
+        ),
+        (
+            "SELECT id, last, born, ext_ref FROM practice.patients WHERE last = $1 FOR UPDATE",
+            "writes to the practice database",
+        ),
+    ] {
+        let e = connect(&spec, Some(mapping(query)), ConnectOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), "bad_mapping", "{query}");
+        assert!(e.to_string().contains(says), "{query}: {e}");
+        assert!(e.to_string().contains("read-only"), "{query}: {e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM practice.patients", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3, "nothing was written");
+
+    // Sixty patients match: a search returns the cap; a trailing comment does not lift it.
+    db.batch_execute(
+        "INSERT INTO practice.patients (id, last, first)
+         SELECT 5000 + i, 'Capped', 'P' || i FROM generate_series(1, 60) AS i;",
+    )
+    .await
+    .unwrap();
+    let t = connect(
+        &spec,
+        Some(mapping(
+            "SELECT id, last, born, ext_ref FROM practice.patients WHERE last = $1 ORDER BY id -- by surname",
+        )),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    let found = t.search_patients("Capped").await.unwrap();
+    assert_eq!(found.len(), import::MAX_CANDIDATES);
+    assert_eq!(found[0].id, "5001");
+    // The search's READ ONLY transaction ended: an import on the same connection writes.
+    let n = note(&uuid(1), "Body.", None);
+    let out = t
+        .import(&n, &with_assignment(&uuid(1), "5001"))
+        .await
+        .unwrap();
+    assert_eq!(out.result, ImportResult::Imported);
+}

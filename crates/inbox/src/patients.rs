@@ -92,17 +92,115 @@ fn live_assignment(c: &Connection, uuid: &str) -> Result<Option<PatientAssignmen
     .optional()?)
 }
 
-/// An assignment only changes before the note is in the practice database.
+/// An assignment only changes before the note is in the practice database: refused while the
+/// note is `imported`, and for good once it ever was (a committed import, or a person marking
+/// it imported, audits the move to `imported`), so a later revision (`revised`) cannot reopen
+/// the choice an import already used.
 fn open_for_assignment(c: &Connection, uuid: &str) -> Result<(), InboxError> {
+    let closed = || InboxError::AssignmentClosed {
+        uuid: uuid.to_string(),
+    };
     match note_status(c, uuid)? {
         None => Err(InboxError::NotFound {
             uuid: uuid.to_string(),
         }),
-        Some(Status::Imported) => Err(InboxError::AssignmentClosed {
-            uuid: uuid.to_string(),
-        }),
+        Some(Status::Imported) => Err(closed()),
+        Some(_) if ever_imported(c, uuid)? => Err(closed()),
         Some(_) => Ok(()),
     }
+}
+
+/// Whether the audit trail holds a move of the note to `imported` (by `audit_events_note`).
+fn ever_imported(c: &Connection, uuid: &str) -> Result<bool, InboxError> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM audit_events WHERE note_uuid = ?1 AND to_status = ?2 LIMIT 1",
+    )?
+    .query_row(params![uuid, Status::Imported], |_| Ok(()))
+    .optional()?
+    .is_some())
+}
+
+/// Why ingest cleared an assignment (in the audit detail; never a name).
+pub(crate) const CLEARED_PATIENT_CHANGED: &str = "patient changed in Askara";
+
+/// Whether the revision `patient` (the note's embedded patient; `None`: none) names another
+/// patient than the stored note `uuid`: another uuid, a patient added or removed, other names,
+/// or an external id or date of birth given that differs from the one kept with the note.
+pub(crate) fn revision_changes_patient(
+    c: &Connection,
+    uuid: &str,
+    patient: Option<&askara::Patient>,
+) -> Result<bool, InboxError> {
+    type Kept = (
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let kept: Option<Kept> = c
+        .prepare_cached(
+            "SELECT has_patient, patient_uuid, patient_first_name, patient_last_name,
+                    patient_external_id, patient_date_of_birth
+               FROM notes WHERE uuid = ?1",
+        )?
+        .query_row([uuid], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((had, puuid, first, last, ext, born)) = kept else {
+        return Ok(false);
+    };
+    let Some(p) = patient else {
+        return Ok(had);
+    };
+    // The external id and date of birth kept may come from the patient resource: only one the
+    // revision gives can contradict them.
+    let contradicts = |given: &Option<String>, kept: &Option<String>| {
+        given.as_ref().is_some_and(|g| Some(g) != kept.as_ref())
+    };
+    Ok(!had
+        || p.uuid != puuid
+        || p.first_name != first
+        || p.last_name != last
+        || contradicts(&p.external_id, &ext)
+        || contradicts(&p.date_of_birth, &born))
+}
+
+/// Ingest's side of a revision that changed the patient: the live assignment (a person's
+/// choice for the old patient) is marked undone by `actor`, never deleted, and audited
+/// (`assignment_cleared`), so the note is matched (or listed in "Needs patient") afresh.
+pub(crate) fn clear_assignment(
+    c: &Connection,
+    uuid: &str,
+    actor: &str,
+    at: &str,
+    reason: &str,
+) -> Result<bool, InboxError> {
+    let Some(old) = live_assignment(c, uuid)? else {
+        return Ok(false);
+    };
+    undo_live(c, uuid, actor, at)?;
+    audit(
+        c,
+        uuid,
+        at,
+        actor,
+        "assignment_cleared",
+        None,
+        None,
+        &json!({"patientId": old.practice_patient_id, "target": old.target,
+                "reason": reason}),
+    )?;
+    Ok(true)
 }
 
 fn undo_live(c: &Connection, uuid: &str, actor: &str, at: &str) -> Result<bool, InboxError> {

@@ -375,3 +375,220 @@ async fn a_last_import_that_found_no_practice_patient_puts_the_note_in_needs_pat
         .unwrap();
     assert_eq!(inbox.needs_patient_count().await.unwrap(), 0);
 }
+
+/// A newer version of `uuid` from Askara (created 10:30, updated at `updated`).
+fn revision(uuid: &str, updated: &str, content: &str, patient: Value) -> Note {
+    Note::from_json(json!({
+        "uuid": uuid, "type": "consultation_summary", "content": content,
+        "createdAt": "2026-02-24T10:30:00Z", "updatedAt": updated, "patient": patient,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_revision_that_changes_the_patient_clears_the_assignment_and_one_that_keeps_it_does_not()
+{
+    let (_d, inbox) = open_temp();
+    let partial = json!({"uuid": "p2", "lastName": "Haugen"});
+    inbox
+        .ingest(
+            vec![note("n1", "2026-02-24T10:30:00Z", partial.clone())],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    inbox
+        .assign_patient("n1", choice("42"), "staff")
+        .await
+        .unwrap();
+    let live = |inbox: Inbox| async move {
+        inbox
+            .patient_assignment("n1")
+            .await
+            .unwrap()
+            .map(|a| a.practice_patient_id)
+    };
+
+    // Same patient, new text: the person's choice stands and the note stays out of the list.
+    let r = inbox
+        .ingest(
+            vec![revision(
+                "n1",
+                "2026-02-24T11:00:00Z",
+                "Knee pain, better.",
+                partial,
+            )],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.revised, ["n1"]);
+    assert_eq!(live(inbox.clone()).await, Some("42".into()));
+    assert_eq!(inbox.needs_patient_count().await.unwrap(), 0);
+
+    // Askara now names another patient: the choice is undone by the sync, audited, and the
+    // note needs a patient again.
+    let r = inbox
+        .ingest(
+            vec![revision(
+                "n1",
+                "2026-02-24T12:00:00Z",
+                "Knee pain, better.",
+                json!({"uuid": "p9", "lastName": "Berg"}),
+            )],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.revised, ["n1"]);
+    assert_eq!(live(inbox.clone()).await, None);
+    let listed: Vec<String> = inbox
+        .needs_patient(None, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.uuid)
+        .collect();
+    assert_eq!(listed, ["n1"]);
+    let cleared: Vec<_> = inbox
+        .audit_log(Some("n1".into()), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "assignment_cleared")
+        .collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(cleared[0].actor, "sync");
+    assert_eq!(
+        cleared[0].detail["reason"],
+        json!("patient changed in Askara")
+    );
+    assert_eq!(cleared[0].detail["patientId"], json!("42"));
+    for name in ["Haugen", "Berg"] {
+        assert!(!cleared[0].detail.to_string().contains(name));
+    }
+    assert!(matches!(
+        inbox.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+    // Nothing left to clear: a later change of patient writes no second row.
+    inbox
+        .ingest(
+            vec![revision(
+                "n1",
+                "2026-02-24T13:00:00Z",
+                "Knee pain, better.",
+                Value::Null,
+            )],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let n = inbox
+        .audit_log(Some("n1".into()), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "assignment_cleared")
+        .count();
+    assert_eq!(n, 1);
+    // A person may assign the note again.
+    inbox
+        .assign_patient("n1", choice("43"), "staff")
+        .await
+        .unwrap();
+    assert_eq!(live(inbox.clone()).await, Some("43".into()));
+}
+
+#[tokio::test]
+async fn an_assignment_stays_closed_after_a_committed_import_even_when_the_note_is_revised() {
+    let (_d, inbox) = open_temp();
+    inbox
+        .ingest(
+            vec![
+                note("n1", "2026-02-24T10:30:00Z", Value::Null),
+                note("n2", "2026-02-24T10:30:00Z", Value::Null),
+            ],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    for uuid in ["n1", "n2"] {
+        inbox
+            .assign_patient(uuid, choice("42"), "staff")
+            .await
+            .unwrap();
+    }
+    inbox
+        .record_imports(
+            vec![
+                ImportAttempt {
+                    uuid: "n1".into(),
+                    committed: true,
+                    detail: json!({"result": "imported"}),
+                },
+                // Not committed: n2 never reached the practice database.
+                ImportAttempt {
+                    uuid: "n2".into(),
+                    committed: false,
+                    detail: json!({"result": "error", "code": "unreachable"}),
+                },
+            ],
+            "staff",
+        )
+        .await
+        .unwrap();
+    inbox
+        .ingest(
+            vec![
+                revision(
+                    "n1",
+                    "2026-02-24T11:00:00Z",
+                    "Knee pain, revised.",
+                    Value::Null,
+                ),
+                revision(
+                    "n2",
+                    "2026-02-24T11:00:00Z",
+                    "Knee pain, revised.",
+                    Value::Null,
+                ),
+            ],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox.get("n1").await.unwrap().unwrap().status,
+        Status::Revised
+    );
+    let err = inbox
+        .assign_patient("n1", choice("45"), "staff")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InboxError::AssignmentClosed { .. }), "{err}");
+    assert_eq!(err.code(), ErrorCode::InvalidTransition);
+    assert!(!err.to_string().contains('\n'));
+    let err = inbox.unassign_patient("n1", "staff").await.unwrap_err();
+    assert!(matches!(err, InboxError::AssignmentClosed { .. }), "{err}");
+    assert_eq!(
+        inbox
+            .patient_assignment("n1")
+            .await
+            .unwrap()
+            .map(|a| a.practice_patient_id),
+        Some("42".into())
+    );
+    // The note whose import failed can still be reassigned and undone.
+    inbox
+        .assign_patient("n2", choice("45"), "staff")
+        .await
+        .unwrap();
+    assert!(inbox.unassign_patient("n2", "staff").await.unwrap());
+}

@@ -69,12 +69,16 @@ impl PgTarget {
     ) -> Result<PgTarget, ImportError> {
         let tls = crate::tls::client_config(&spec)?;
         let mapped = mapping.is_some();
-        let client = open(&spec, &tls, &opts).await?;
+        let mut client = open(&spec, &tls, &opts).await?;
         ensure_schema(&spec, &client, mapped).await?;
         let mapping = match mapping {
             Some(m) => validate(&spec, &client, m).await?,
             None => Mapping::default_schema(),
         };
+        if let Some(s) = &mapping.patient_search {
+            crate::search::check_reads_only(&s.query)?;
+            check_search_reads_only(&spec, &mut client, &s.query_for(true), &opts).await?;
+        }
         let sources = mapping.sources();
         let sql = Statements::new(&mapping, &sources, mapped, true);
         let st = prepare(&spec, &client, &sql).await?;
@@ -412,11 +416,22 @@ impl ImportTarget for PgTarget {
             let Some(stmt) = &conn.st.search else {
                 return Err(crate::search::not_configured());
             };
-            let rows = conn
+            let err = |e: tokio_postgres::Error| {
+                pg_err(&self.spec, "searching the practice's patients", &e)
+            };
+            // READ ONLY and rolled back: whatever the query is, a search never writes. The
+            // connection is this target's, held (the mutex) until the transaction ends; one
+            // dropped by the timeout is rolled back by tokio-postgres and the connection
+            // replaced (`settle`).
+            let tx = conn
                 .client
-                .query(stmt, &[&text])
+                .build_transaction()
+                .read_only(true)
+                .start()
                 .await
-                .map_err(|e| pg_err(&self.spec, "searching the practice's patients", &e))?;
+                .map_err(err)?;
+            let rows = tx.query(stmt, &[&text]).await.map_err(err)?;
+            tx.rollback().await.map_err(err)?;
             let mut out = Vec::new();
             for r in rows.iter() {
                 let cells = (0..r.len().min(4))

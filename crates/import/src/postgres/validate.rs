@@ -241,3 +241,48 @@ pub(super) fn check_search_types(search: &Statement) -> Result<(), ImportError> 
     }
     Ok(())
 }
+
+/// The text a search is tried with at connect: it matches no one in practice.
+const SEARCH_PROBE: &str = "askara-inbox: checking patient_search.query";
+
+/// Runs `[patient_search]` once, as every search runs it (a READ ONLY transaction, rolled
+/// back) and reading at most one row, so a query that writes (`WITH d AS (DELETE …) SELECT`,
+/// `FOR UPDATE`) is refused at connect rather than at the first keystroke. Any other failure
+/// is left to `prepare` and the type checks, which say it in their words.
+pub(super) async fn check_search_reads_only(
+    spec: &PgSpec,
+    client: &mut Client,
+    query: &str,
+    opts: &ConnectOptions,
+) -> Result<(), ImportError> {
+    let err = |e: tokio_postgres::Error| pg_err(spec, "checking patient_search.query", &e);
+    let trial = async {
+        let tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await
+            .map_err(err)?;
+        let failure = match tx.prepare(query).await {
+            Ok(stmt) => match tx.bind(&stmt, &[&SEARCH_PROBE]).await {
+                Ok(portal) => tx.query_portal(&portal, 1).await.err(),
+                Err(e) => Some(e),
+            },
+            Err(e) => Some(e),
+        };
+        tx.rollback().await.map_err(err)?;
+        Ok::<_, ImportError>(failure)
+    };
+    match tokio::time::timeout(opts.operation_timeout, trial).await {
+        Ok(Ok(Some(e))) if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) => {
+            Err(crate::search::writes())
+        }
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e),
+        // Slow on this probe: searches run read-only anyway.
+        Err(_) => {
+            tracing::warn!("patient_search.query took too long to try at connect; searches still run read-only");
+            Ok(())
+        }
+    }
+}

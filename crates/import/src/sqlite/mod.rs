@@ -334,13 +334,39 @@ impl ImportTarget for SqliteTarget {
     }
 }
 
-/// Runs `[patient_search]` (read-only, its own short transaction) for `text`.
+/// Runs `[patient_search]` (capped, its own short transaction) for `text`, the connection
+/// read-only meanwhile (`PRAGMA query_only`; validation refused a statement that writes).
 fn search_blocking(inner: &Inner, text: &str) -> Result<Vec<PatientCandidate>, ImportError> {
     let Some(q) = &inner.sql.search else {
         return Err(crate::search::not_configured());
     };
     let err = |e| sqlite_err("searching the practice's patients", e);
     let conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+    conn.pragma_update(None, "query_only", true).map_err(err)?;
+    let read_only = QueryOnly(&conn);
+    let out = search_rows(read_only.0, q, text);
+    drop(read_only);
+    out
+}
+
+/// Turns `query_only` off again when dropped (an error or a panic included): the connection
+/// imports next.
+struct QueryOnly<'a>(&'a Connection);
+
+impl Drop for QueryOnly<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.pragma_update(None, "query_only", false) {
+            tracing::warn!(error = %e, "could not make the SQLite target writable again after a patient search");
+        }
+    }
+}
+
+fn search_rows(
+    conn: &Connection,
+    q: &str,
+    text: &str,
+) -> Result<Vec<PatientCandidate>, ImportError> {
+    let err = |e| sqlite_err("searching the practice's patients", e);
     let mut stmt = conn.prepare_cached(q).map_err(err)?;
     let width = stmt.column_count().min(4);
     let mut rows = stmt.query(params![text]).map_err(err)?;

@@ -163,14 +163,24 @@ pub(super) fn validate(conn: &Connection, m: &Mapping) -> Result<(), ImportError
         }
     }
     if let Some(s) = &m.patient_search {
-        let stmt = conn.prepare(&s.query_for(false)).map_err(|e| {
+        crate::search::check_reads_only(&s.query)?;
+        let does_not_run = |e: rusqlite::Error| {
             ImportError::BadMapping(format!(
                 "patient_search.query does not run on this database: {e}"
             ))
-        })?;
-        if stmt.parameter_count() != 1 || stmt.column_count() < 4 || !stmt.readonly() {
+        };
+        let q = s.query_for(false);
+        let stmt = conn.prepare(&q).map_err(does_not_run)?;
+        // SQLite says whether the statement writes (`WITH … DELETE` starts with WITH).
+        if !stmt.readonly() {
+            return Err(crate::search::writes());
+        }
+        if stmt.parameter_count() != 1 || stmt.column_count() < 4 {
             return Err(ImportError::BadMapping(crate::search::SHAPE.into()));
         }
+        // As it runs: capped.
+        conn.prepare(&crate::search::capped(&q))
+            .map_err(does_not_run)?;
     }
     Ok(())
 }

@@ -233,6 +233,12 @@ pub(super) fn ingest_blocking(
                 continue;
             }
             Some(old) => {
+                // Read before the row is replaced: whether Askara changed the note's patient.
+                let patient_changed = crate::patients::revision_changes_patient(
+                    &tx,
+                    &note.uuid,
+                    note.patient.as_ref(),
+                )?;
                 tx.prepare_cached(
                     "INSERT INTO note_versions (note_uuid, note_type, content, created_at,
                         updated_at, created_at_raw, updated_at_raw, has_patient, patient_uuid,
@@ -301,6 +307,17 @@ pub(super) fn ingest_blocking(
                     Some(Status::Revised),
                     &detail,
                 )?;
+                // A person's choice of practice patient was for the old patient: it no longer
+                // overrides the lookup (undone, never deleted; audited in this transaction).
+                if patient_changed {
+                    crate::patients::clear_assignment(
+                        &tx,
+                        &note.uuid,
+                        "sync",
+                        &now,
+                        crate::patients::CLEARED_PATIENT_CHANGED,
+                    )?;
+                }
                 if let Some(p) = old.patient_uuid {
                     touched_patients.insert(p);
                 }
