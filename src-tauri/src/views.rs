@@ -255,7 +255,13 @@ fn patient_name(n: &NoteRecord) -> String {
 pub fn patient_identifiers(n: &NoteRecord) -> String {
     n.patient
         .as_ref()
-        .map(|p| app::patients::identifiers(p.date_of_birth.as_deref(), p.external_id.as_deref()))
+        .map(|p| {
+            app::patients::askara_identifiers(
+                p.date_of_birth.as_deref(),
+                p.external_id.as_deref(),
+                p.uuid.as_deref(),
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -517,13 +523,15 @@ fn import_from_audit(uuid: &str, d: &serde_json::Value) -> ImportView {
 
 impl From<PatientSummary> for PatientView {
     fn from(p: PatientSummary) -> Self {
+        let identifiers = app::patients::askara_identifiers(
+            p.date_of_birth.as_deref(),
+            p.external_id.as_deref(),
+            Some(&p.uuid),
+        );
         PatientView {
             name: p.display_name(),
             uuid: p.uuid,
-            identifiers: app::patients::identifiers(
-                p.date_of_birth.as_deref(),
-                p.external_id.as_deref(),
-            ),
+            identifiers,
             external_id: p.external_id,
             date_of_birth: p.date_of_birth,
             note_count: p.note_count,

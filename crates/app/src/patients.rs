@@ -120,6 +120,24 @@ pub fn identifiers(date_of_birth: Option<&str>, external_id: Option<&str>) -> St
     }
 }
 
+/// [`identifiers`] for an Askara patient: when the practice's id is not given, Askara's own
+/// patient id stands in as the second identifier (whole: a prefix could be shared), so two
+/// patients of one name with no date of birth and no practice id never look the same.
+pub fn askara_identifiers(
+    date_of_birth: Option<&str>,
+    external_id: Option<&str>,
+    askara_uuid: Option<&str>,
+) -> String {
+    let ids = identifiers(date_of_birth, external_id);
+    let has_external = external_id.is_some_and(|e| !e.trim().is_empty());
+    match askara_uuid.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) if !has_external => {
+            format!("{ids} · Askara {u}")
+        }
+        _ => ids,
+    }
+}
+
 /// A patient as every front-end names them: `Haugen, Ørjan · born 1984-03-02 · ID 10023`.
 pub fn describe(name: &str, date_of_birth: Option<&str>, external_id: Option<&str>) -> String {
     let name = if name.trim().is_empty() {
@@ -133,6 +151,19 @@ pub fn describe(name: &str, date_of_birth: Option<&str>, external_id: Option<&st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_practice_id_askaras_own_id_tells_namesakes_apart() {
+        let a = askara_identifiers(None, None, Some("0b1c2d3e-aaaa"));
+        let b = askara_identifiers(None, None, Some("9f8e7d6c-bbbb"));
+        assert_eq!(a, "born: not given · Askara 0b1c2d3e-aaaa");
+        assert_ne!(a, b);
+        assert_eq!(
+            askara_identifiers(Some("1984-03-02"), Some("10023"), Some("0b1c2d3e")),
+            "born 1984-03-02 · ID 10023"
+        );
+        assert_eq!(askara_identifiers(None, None, None), "born: not given");
+    }
 
     #[test]
     fn identifiers_never_guess() {

@@ -313,7 +313,7 @@ async fn patients_are_told_apart_and_assigned(target: Target) {
     );
     assert_eq!(
         js(&c, &row_ids("e2e-haugen-2")).await,
-        json!("born: not given")
+        json!("born: not given · Askara p-haugen-2")
     );
 
     // The patient list: two entries of one name, each with its identifiers.
@@ -328,7 +328,10 @@ async fn patients_are_told_apart_and_assigned(target: Target) {
     .await;
     assert_eq!(
         entries,
-        json!(["born 1984-03-02 · ID 10023", "born: not given"])
+        json!([
+            "born 1984-03-02 · ID 10023",
+            "born: not given · Askara p-haugen-2"
+        ])
     );
 
     // The note header.
@@ -344,7 +347,7 @@ async fn patients_are_told_apart_and_assigned(target: Target) {
     select_row(&c, "e2e-haugen-2").await;
     assert_eq!(
         js(&c, &text_of("note-extid")).await,
-        json!("· born: not given")
+        json!("· born: not given · Askara p-haugen-2")
     );
     shot(&c, &paths, &format!("{shots}-01-told-apart")).await;
 

@@ -203,7 +203,11 @@ fn print_list(notes: &[NoteRecord], json: bool) -> Result<(), CliError> {
             .patient
             .as_ref()
             .map(|p| {
-                app::patients::identifiers(p.date_of_birth.as_deref(), p.external_id.as_deref())
+                app::patients::askara_identifiers(
+                    p.date_of_birth.as_deref(),
+                    p.external_id.as_deref(),
+                    p.uuid.as_deref(),
+                )
             })
             .unwrap_or_default();
         println!(
