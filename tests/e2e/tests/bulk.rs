@@ -8,7 +8,7 @@
 //! Prerequisites as for `desktop.rs` (scripts/test.sh provides them and sets ASKARA_E2E=1).
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_e2e::{click, js, prerequisites, shot, text_of, wait_js, Driver};
+use askara_inbox_e2e::{click, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
@@ -87,15 +87,8 @@ async fn bulk_import(c: &Client, n: usize, practice: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_notes_reviewed_and_imported_in_one_action_each() {
-    let paths = match prerequisites() {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("ASKARA_E2E").is_some() => {
-            panic!("end-to-end prerequisites: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped (set ASKARA_E2E=1 to require it): {e}");
-            return;
-        }
+    let Some(paths) = prerequisites_or_skip() else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");

@@ -8,7 +8,7 @@
 //! prerequisite into a failure instead of a skip.
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_e2e::{click, js, prerequisites, shot, text_of, wait_js, Driver};
+use askara_inbox_e2e::{click, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
@@ -61,15 +61,8 @@ const MARKUP: &str = "<img src=x onerror=\"window.__pwned=1\"><b>Bold?</b>\nSeco
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_app_end_to_end() {
-    let paths = match prerequisites() {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("ASKARA_E2E").is_some() => {
-            panic!("end-to-end prerequisites: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped (set ASKARA_E2E=1 to require it): {e}");
-            return;
-        }
+    let Some(paths) = prerequisites_or_skip() else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");

@@ -8,7 +8,7 @@
 //! makes a missing one a failure). Its own test binary, so it never runs beside that test's app.
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_e2e::{click, js, prerequisites, shot, text_of, wait_js, Driver};
+use askara_inbox_e2e::{click, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -127,15 +127,8 @@ async fn unlock_with(c: &Client, pin: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_idle_lock_hides_every_note_and_the_pin_unlocks() {
-    let paths = match prerequisites() {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("ASKARA_E2E").is_some() => {
-            panic!("end-to-end prerequisites: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped (set ASKARA_E2E=1 to require it): {e}");
-            return;
-        }
+    let Some(paths) = prerequisites_or_skip() else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");

@@ -9,7 +9,7 @@
 //! WebKitWebDriver, the app built); `ASKARA_E2E=1` turns a missing one into a failure.
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_e2e::{click, js, prerequisites, shot, text_of, wait_js, Driver};
+use askara_inbox_e2e::{click, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
@@ -72,15 +72,8 @@ async fn texts(c: &Client, css: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_reads_formatted_safely_with_provenance_and_history() {
-    let paths = match prerequisites() {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("ASKARA_E2E").is_some() => {
-            panic!("end-to-end prerequisites: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped (set ASKARA_E2E=1 to require it): {e}");
-            return;
-        }
+    let Some(paths) = prerequisites_or_skip() else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
