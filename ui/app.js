@@ -15,7 +15,7 @@ import { wireReading, noteBody } from './reading.js';
 import { refreshCounts, refreshPatients, choosePatient, renderStatus, onStatus, updateScreens } from './strip.js';
 import { filterArgs, filterKey, refreshFacets, wireFilters, clearFilters } from './filters.js';
 import { wireBulk, markRow, viewChanged, toggleFocused, clearSelection, undoBulk, clearBulk } from './bulk.js';
-import { renderIds, needsPatientSource, NEEDS_PATIENT } from './patients.js';
+import { renderIds, NEEDS_PATIENT } from './patients.js';
 import { wireAssign, clearAssign, pickerOpen } from './assign.js';
 
 /** @typedef {import('./ipc.js').NoteRow} NoteRow */
@@ -80,9 +80,10 @@ function source() {
   const status = state.filter === 'all' || state.filter === 'needs-patient' ? null : state.filter;
   const patient = state.patient?.uuid ?? null;
   const text = state.search.trim();
-  if (needs && !text && !patient) return needsPatientSource();
-  const filter = filterArgs();
-  const fk = filterKey();
+  // "Needs patient" is a filter like the others: search, patient, dates, type and author
+  // narrow it further, never widen it to every note.
+  const filter = filterArgs(needs);
+  const fk = `${filterKey()}|${needs}`;
   if (text) {
     return {
       key: `search|${status}|${patient}|${fk}|${text}`,

@@ -272,6 +272,9 @@ export function importOutcome(v) {
     case 'unchanged':
       return { uuid: v.uuid, result: 'unchanged', message: `already in ${v.target}, imported by ${by}` };
     case 'conflict':
+      if (v.conflict === 'patient') {
+        return { uuid: v.uuid, result: 'conflict', message: `already in ${v.target} under another patient (${v.heldPatient ?? 'none'}), imported by ${by}; open the note to check` };
+      }
       return { uuid: v.uuid, result: 'conflict', message: `${by} imported an earlier version; open the note to overwrite it` };
     default:
       return { uuid: v.uuid, result: 'error', message: v.error?.message ?? 'unknown error' };

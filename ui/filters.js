@@ -12,14 +12,15 @@ import { state } from './state.js';
 const $ = (/** @type {string} */ id) => el(id);
 
 /** The filters as the commands take them; `null` when none is set. @returns {FilterArgs|null} */
-export function filterArgs() {
+export function filterArgs(needsPatient = false) {
   const f = state.filters;
-  if (!f.since && !f.until && !f.noteType && !f.author) return null;
+  if (!f.since && !f.until && !f.noteType && !f.author && !needsPatient) return null;
   return {
     since: f.since || null,
     until: f.until || null,
     noteType: f.noteType || null,
     author: f.author || null,
+    needsPatient,
   };
 }
 

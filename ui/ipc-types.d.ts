@@ -40,7 +40,17 @@ sinceUpdatedAt: string, parts: Array<DiffPart>, };
 
 export type AttemptResult = "imported" | "unchanged" | "updated" | "conflict" | "dry_run" | "error";
 
-export type ImportView = { uuid: string, result: AttemptResult, target: string, importedAt: string | null, importedBy: string | null, error: CmdError | null, };
+export type ConflictReason = "content" | "patient";
+
+export type ImportView = { uuid: string, result: AttemptResult, target: string, importedAt: string | null, importedBy: string | null, error: CmdError | null, 
+/**
+ * A conflict: revised since (`content`) or filed under another patient (`patient`).
+ */
+conflict: ConflictReason | null, 
+/**
+ * A `patient` conflict: the patient id the practice database files the note under.
+ */
+heldPatient: string | null, };
 
 export type Block = { "kind": "heading", level: number, inlines: Array<Inline>, } | { "kind": "paragraph", inlines: Array<Inline>, } | { "kind": "list", ordered: boolean, start: number | null, items: Array<Array<Block>>, } | { "kind": "code", text: string, } | { "kind": "rule" };
 
@@ -287,7 +297,11 @@ setByPolicy: boolean,
  */
 problem: string | null, };
 
-export type FilterArgs = { since: string | null, until: string | null, noteType: string | null, author: string | null, };
+export type FilterArgs = { since: string | null, until: string | null, noteType: string | null, author: string | null, 
+/**
+ * Only notes in "Needs patient".
+ */
+needsPatient: boolean, };
 
 export type TypeChoice = { 
 /**

@@ -148,8 +148,6 @@ export const ipc = {
   setPin: (pin) => call('set_pin', { pin }),
   /** The person did something (throttled by the caller): postpones the idle lock. @returns {Promise<void>} */
   touch: () => call('touch'),
-  /** Notes that need a patient, newest first. @param {number} offset @param {number} limit @returns {Promise<NoteRow[]>} */
-  needsPatient: (offset, limit) => call('needs_patient', { offset, limit }),
   /** The practice's patients matching `text` ([patient_search]). @param {string} text @returns {Promise<CandidateView[]>} */
   searchPracticePatients: (text) => call('search_practice_patients', { text }),
   /**

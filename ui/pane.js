@@ -94,6 +94,13 @@ export function showImport(r, fromHistory = false) {
       break;
     case 'conflict':
       box.className = 'result warn';
+      if (r.conflict === 'patient') {
+        // Filed elsewhere under another patient: say so, and make moving it a deliberate act.
+        line.textContent = `Not imported: ${r.target} already holds this note under another patient (${r.heldPatient ?? 'none'}), imported by ${r.importedBy ?? 'someone'}${at ? ` at ${at}` : ''}. Check which patient is right before moving it.`;
+        box.append(line);
+        add(`Move it to${importedFor(r.uuid).replace(/^ for /, ' ') || ' this patient'}`, () => doImport(true));
+        return;
+      }
       line.textContent = `Conflict: ${r.importedBy ?? 'someone'} imported an earlier version into ${r.target}${at ? ` at ${at}` : ''}, and Askara has revised the note since.`;
       box.append(line);
       add('Overwrite with this version', () => doImport(true));
@@ -217,7 +224,7 @@ export async function doImport(allowUpdate = false) {
     const r = await ipc.importNote(note.uuid, allowUpdate);
     if (state.note?.uuid === note.uuid) showImport(r);
   } catch (e) {
-    showImport({ uuid: note.uuid, result: 'error', target: '', importedAt: null, importedBy: null, error: /** @type {CmdError} */ (e) });
+    showImport({ uuid: note.uuid, result: 'error', target: '', importedAt: null, importedBy: null, error: /** @type {CmdError} */ (e), conflict: null, heldPatient: null });
   } finally {
     el('btn-import', HTMLButtonElement).disabled = state.note?.status === 'dismissed';
   }

@@ -10,22 +10,10 @@ import { ipc } from './ipc.js';
 /** The filter value of the "Needs patient" entry. */
 export const NEEDS_PATIENT = 'needs-patient';
 
-// Needs-patient notes shown at most: the list is for working through, and it shrinks as
-// notes are assigned.
-const NEEDS_LIMIT = 1000;
-
 /** A list row's identifiers cell. @param {HTMLElement} cell @param {NoteRow|null} row */
 export function renderIds(cell, row) {
   cell.textContent = row ? row.patientIdentifiers : '';
   cell.title = row?.patientIdentifiers ?? '';
-}
-
-/** The list's source for "Needs patient" (no search text, no patient chosen). */
-export function needsPatientSource() {
-  return {
-    key: NEEDS_PATIENT,
-    load: async () => ipc.needsPatient(0, NEEDS_LIMIT),
-  };
 }
 
 /**

@@ -211,11 +211,6 @@ pub fn start_demo(app: tauri::AppHandle) -> Res<()> {
 }
 
 #[tauri::command]
-pub async fn needs_patient(core: CoreState<'_>, offset: usize, limit: usize) -> Res<Vec<NoteRow>> {
-    core.needs_patient(offset, limit).await
-}
-
-#[tauri::command]
 pub async fn search_practice_patients(
     core: CoreState<'_>,
     text: String,

@@ -37,6 +37,7 @@ pub fn render() -> String {
         decl::<ChangesSince>(&cfg),
         decl::<ChangesView>(&cfg),
         decl::<app::importing::AttemptResult>(&cfg),
+        decl::<app::importing::ConflictReason>(&cfg),
         decl::<ImportView>(&cfg),
         decl::<app::note_text::Block>(&cfg),
         decl::<app::note_text::Inline>(&cfg),

@@ -172,7 +172,6 @@ pub fn run() {
             commands::unlock,
             commands::set_pin,
             commands::touch,
-            commands::needs_patient,
             commands::search_practice_patients,
             commands::assign_patient,
             commands::unassign_patient,

@@ -163,9 +163,27 @@ pub struct ImportView {
     pub imported_at: Option<String>,
     pub imported_by: Option<String>,
     pub error: Option<crate::error::CmdError>,
+    /// A conflict: revised since (`content`) or filed under another patient (`patient`).
+    pub conflict: Option<app::importing::ConflictReason>,
+    /// A `patient` conflict: the patient id the practice database files the note under.
+    pub held_patient: Option<String>,
 }
 
 impl ImportView {
+    /// An attempt that failed before the target said anything.
+    pub fn failed(uuid: String, target: String, error: crate::error::CmdError) -> Self {
+        ImportView {
+            uuid,
+            result: app::importing::AttemptResult::Error,
+            target,
+            imported_at: None,
+            imported_by: None,
+            error: Some(error),
+            conflict: None,
+            held_patient: None,
+        }
+    }
+
     /// What the UI shows of one import attempt.
     pub fn from_attempt(a: app::importing::Attempt) -> Self {
         let d = a.detail;
@@ -176,6 +194,8 @@ impl ImportView {
             imported_at: d.imported_at.map(|t| t.to_rfc3339()),
             imported_by: d.imported_by,
             error: a.outcome.err().map(Into::into),
+            conflict: d.conflict,
+            held_patient: d.held_patient,
         }
     }
 }
@@ -506,6 +526,8 @@ fn import_from_audit(uuid: &str, d: &serde_json::Value) -> ImportView {
             target: d.target,
             imported_at: d.imported_at.map(|t| t.to_rfc3339()),
             imported_by: d.imported_by,
+            conflict: d.conflict,
+            held_patient: d.held_patient,
         },
         None => ImportView {
             uuid: uuid.to_string(),
@@ -517,6 +539,8 @@ fn import_from_audit(uuid: &str, d: &serde_json::Value) -> ImportView {
                 "error",
                 "this import record cannot be read",
             )),
+            conflict: None,
+            held_patient: None,
         },
     }
 }

@@ -84,8 +84,12 @@ describe('filters', () => {
     state.filters = { since: '', until: '', noteType: '', author: '' };
     expect(filterArgs()).toBeNull();
     state.filters = { since: '2026-03-01', until: '', noteType: 'referral_letter', author: '' };
-    expect(filterArgs()).toEqual({ since: '2026-03-01', until: null, noteType: 'referral_letter', author: null });
+    expect(filterArgs()).toEqual({ since: '2026-03-01', until: null, noteType: 'referral_letter', author: null, needsPatient: false });
     expect(filterKey()).toBe('2026-03-01||referral_letter|');
+    // "Needs patient" is a filter too: alone, and combined with the others.
+    expect(filterArgs(true)).toEqual({ since: '2026-03-01', until: null, noteType: 'referral_letter', author: null, needsPatient: true });
+    state.filters = { since: '', until: '', noteType: '', author: '' };
+    expect(filterArgs(true)).toEqual({ since: null, until: null, noteType: null, author: null, needsPatient: true });
   });
 
   test('choices are text, and the current one stays when no note has it any more', () => {
@@ -253,6 +257,8 @@ describe('actions', () => {
             importedAt: null,
             importedBy: i === 1 || i === 2 ? 'askara:kari@example.test' : null,
             error: i === 3 ? { code: 'unreachable', message: 'the practice database did not answer' } : null,
+            conflict: i === 2 ? 'content' : null,
+            heldPatient: null,
           }))
         : null,
     );
@@ -290,4 +296,13 @@ describe('actions', () => {
     expect(document.getElementById('bulk-results-list')?.children.length).toBe(0);
     expect(hidden('bulk-bar')).toBe(true);
   });
+});
+
+test('a note filed under another patient says so, with the patient held, never "unchanged"', () => {
+  const base = { uuid: 'n-9', target: 'sqlite:/p.db', importedAt: null, importedBy: 'askara:kari@example.test', error: null };
+  const held = bulk.importOutcome(/** @type {any} */ ({ ...base, result: 'conflict', conflict: 'patient', heldPatient: '4412' }));
+  expect(held.result).toBe('conflict');
+  expect(held.message).toContain('under another patient (4412)');
+  const revised = bulk.importOutcome(/** @type {any} */ ({ ...base, result: 'conflict', conflict: 'content', heldPatient: null }));
+  expect(revised.message).toContain('earlier version');
 });

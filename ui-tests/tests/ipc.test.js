@@ -90,7 +90,6 @@ const CASES = /** @type {const} */ ([
   ['unlock', ['4827'], 'unlock', { pin: '4827' }],
   ['setPin', ['4827'], 'set_pin', { pin: '4827' }],
   ['touch', [], 'touch', {}],
-  ['needsPatient', [0, 100], 'needs_patient', { offset: 0, limit: 100 }],
   ['searchPracticePatients', ['haugen'], 'search_practice_patients', { text: 'haugen' }],
   ['assignPatient', ['n-1', '42', 'haugen'], 'assign_patient', { uuid: 'n-1', patientId: '42', search: 'haugen' }],
   ['unassignPatient', ['n-1'], 'unassign_patient', { uuid: 'n-1' }],

@@ -1,9 +1,9 @@
-import { expect, test, vi } from 'vitest';
+import { expect, test } from 'vitest';
 import { mockIPC } from '@tauri-apps/api/mocks';
 
 // ui/ipc.js takes hold of the IPC bridge when it loads: mock it first.
 mockIPC(() => {});
-const { renderIds, patientLabel, needsPatientSource, NEEDS_PATIENT } = await import('../../ui/patients.js');
+const { renderIds, patientLabel } = await import('../../ui/patients.js');
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1"><b>x</b>';
 
@@ -25,13 +25,4 @@ test('a patient list entry: the name and its identifiers, both text', () => {
   expect(label.querySelectorAll('img, b').length).toBe(0);
   const unnamed = patientLabel(/** @type {any} */ ({ uuid: 'p2', name: '', identifiers: 'born 2001-01-01', noteCount: 1 }));
   expect(unnamed.querySelector('.patient-name')?.textContent).toBe('Unnamed patient');
-});
-
-test('"Needs patient" loads its own list', async () => {
-  const handler = vi.fn(() => [{ uuid: 'n-1' }]);
-  mockIPC((cmd, args) => handler(cmd, args));
-  const src = needsPatientSource();
-  expect(src.key).toBe(NEEDS_PATIENT);
-  await expect(src.load()).resolves.toEqual([{ uuid: 'n-1' }]);
-  expect(handler).toHaveBeenCalledWith('needs_patient', { offset: 0, limit: 1000 });
 });

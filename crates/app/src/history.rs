@@ -94,6 +94,29 @@ fn words(e: &AuditEvent, before_dismissal: Option<Status>) -> String {
             _ => "status changed".into(),
         },
         "import" => import_words(&e.detail),
+        "patient_identifiers_updated" => {
+            let fields: Vec<&str> = e
+                .detail
+                .get("fields")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| match f.as_str() {
+                            Some("dateOfBirth") => Some("date of birth"),
+                            Some("externalId") => Some("practice patient id"),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            match fields.as_slice() {
+                [] => "patient identifiers updated from Askara's patient record".into(),
+                f => format!(
+                    "patient's {} updated from Askara's patient record",
+                    f.join(" and ")
+                ),
+            }
+        }
         "read" if e.detail.get("bulk") == Some(&Value::Bool(true)) => {
             "read (with other notes, in a list with their content)".into()
         }
@@ -121,9 +144,17 @@ fn import_words(detail: &Value) -> String {
         AttemptResult::Unchanged => {
             format!("import attempted: already in {target}, unchanged")
         }
-        AttemptResult::Conflict => format!(
-            "import attempted: {target} holds an earlier version (conflict, nothing written)"
-        ),
+        AttemptResult::Conflict => match (d.conflict, d.held_patient.as_deref()) {
+            (Some(crate::importing::ConflictReason::Patient), Some(held)) => format!(
+                "import attempted: {target} holds this note under another patient ({held}) (conflict, nothing written)"
+            ),
+            (Some(crate::importing::ConflictReason::Patient), None) => format!(
+                "import attempted: {target} holds this note under another patient (conflict, nothing written)"
+            ),
+            _ => format!(
+                "import attempted: {target} holds an earlier version (conflict, nothing written)"
+            ),
+        },
         AttemptResult::DryRun => format!("import tried without writing (dry run) into {target}"),
         AttemptResult::Error => match d.error.as_deref().filter(|m| !m.is_empty()) {
             Some(m) => format!("import attempted into {target}: failed ({m})"),
@@ -294,6 +325,21 @@ mod tests {
                 import("updated"),
                 ev("import", "os:a", None, None, json!("not a detail")),
                 ev("note_assigned", "os:a", None, None, json!({})),
+                ev(
+                    "import",
+                    "os:a",
+                    None,
+                    None,
+                    json!({"target": "sqlite:/p.db", "result": "conflict",
+                           "conflict": "patient", "heldPatient": "41"})
+                ),
+                ev(
+                    "patient_identifiers_updated",
+                    "sync",
+                    None,
+                    None,
+                    json!({"fields": ["externalId"]})
+                ),
             ]),
             vec![
                 "import attempted: already in postgres://db/practice, unchanged",
@@ -301,6 +347,8 @@ mod tests {
                 "imported into postgres://db/practice, updating the earlier version",
                 "import attempted",
                 "note assigned",
+                "import attempted: sqlite:/p.db holds this note under another patient (41) (conflict, nothing written)",
+                "patient's practice patient id updated from Askara's patient record",
             ]
         );
     }

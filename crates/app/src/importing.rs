@@ -55,6 +55,25 @@ impl AttemptResult {
     }
 }
 
+/// Why a `conflict` wrote nothing, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// Askara revised the note after it went into the practice database.
+    Content,
+    /// The practice database holds the note under another patient.
+    Patient,
+}
+
+impl From<import::ConflictKind> for ConflictReason {
+    fn from(k: import::ConflictKind) -> Self {
+        match k {
+            import::ConflictKind::Content => ConflictReason::Content,
+            import::ConflictKind::Patient => ConflictReason::Patient,
+        }
+    }
+}
+
 /// The audit record of one import attempt (`audit_events.detail` of action `import`). Never
 /// note content or patient names. Records written before this type have some fields missing;
 /// they read as `None`.
@@ -77,6 +96,14 @@ pub struct ImportDetail {
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A conflict: Askara revised the note since (`content`), or the target's row is filed
+    /// under another patient (`patient`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictReason>,
+    /// A `patient` conflict: the practice patient id (else Askara patient uuid) the target's
+    /// row is filed under. An id, never a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_patient: Option<String>,
 }
 
 impl ImportDetail {
@@ -104,6 +131,8 @@ pub struct Attempt {
     pub uuid: String,
     pub outcome: Result<ImportOutcome, ImportError>,
     pub detail: ImportDetail,
+    /// The practice patient a person assigned the note to, which the import wrote.
+    pub assigned: Option<inbox::PatientAssignment>,
 }
 
 /// Connects the import target `target_url` (`sqlite:PATH` or `postgres://…`), onto the mapping
@@ -195,13 +224,17 @@ pub async fn import_notes(
     who: &Identity,
 ) -> Result<Vec<Attempt>, AppError> {
     refuse_dismissed(notes)?;
+    let mut assigned = crate::patients::assignments_for(inbox, notes, &target.describe()).await?;
     let ctx = ImportContext {
         user: who.actor.clone(),
         workstation: who.workstation.clone(),
         allow_update: opts.allow_update,
         dry_run: opts.dry_run,
         // A person's choice of practice patient wins over the mapping's patient_lookup.
-        patient_ids: crate::patients::assigned_ids(inbox, notes, &target.describe()).await?,
+        patient_ids: assigned
+            .iter()
+            .map(|(uuid, a)| (uuid.clone(), a.practice_patient_id.clone()))
+            .collect(),
     };
     let described = target.describe();
     let askara_notes: Vec<askara::Note> = notes.iter().map(NoteRecord::to_note).collect();
@@ -223,6 +256,8 @@ pub async fn import_notes(
                     note_updated_at: Some(note.updated_at),
                     code: None,
                     error: None,
+                    conflict: o.conflict.map(Into::into),
+                    held_patient: o.held_patient.clone(),
                 },
                 Err(e) => ImportDetail {
                     target: described.clone(),
@@ -232,12 +267,15 @@ pub async fn import_notes(
                     note_updated_at: Some(note.updated_at),
                     code: Some(e.code().to_string()),
                     error: Some(e.to_string()),
+                    conflict: None,
+                    held_patient: None,
                 },
             };
             Attempt {
                 uuid: note.uuid.clone(),
                 outcome,
                 detail,
+                assigned: assigned.remove(&note.uuid),
             }
         })
         .collect();

@@ -12,25 +12,25 @@ use inbox::{InboxStore, NewAssignment, NoteRecord, PatientAssignment};
 use crate::error::AppError;
 use crate::identity::Identity;
 
-/// The practice patient assigned to each of `notes` that has one (note uuid → patient id),
-/// for an import into `target` (as [`ImportTarget::describe`] names it). An assignment made
-/// against another database is refused: its patient id means nothing (or someone else) there.
-pub async fn assigned_ids(
+/// The practice patient assigned to each of `notes` that has one (note uuid → assignment),
+/// for an import into `target` (as [`ImportTarget::describe`] names it), read at once. An
+/// assignment made against another database is refused: its patient id means nothing (or
+/// someone else) there.
+pub async fn assignments_for(
     inbox: &dyn InboxStore,
     notes: &[NoteRecord],
     target: &str,
-) -> Result<BTreeMap<String, String>, AppError> {
+) -> Result<BTreeMap<String, PatientAssignment>, AppError> {
+    let uuids = notes.iter().map(|n| n.uuid.clone()).collect();
     let mut out = BTreeMap::new();
-    for n in notes {
-        if let Some(a) = inbox.patient_assignment(&n.uuid).await? {
-            if a.target != target {
-                return Err(AppError::Config(format!(
-                    "note {} was assigned to a patient of {}, not of {target}: undo the assignment and assign it again against this database",
-                    n.uuid, a.target
-                )));
-            }
-            out.insert(n.uuid.clone(), a.practice_patient_id);
+    for a in inbox.patient_assignments(uuids).await? {
+        if a.target != target {
+            return Err(AppError::Config(format!(
+                "note {} was assigned to a patient of {}, not of {target}: undo the assignment and assign it again against this database",
+                a.note_uuid, a.target
+            )));
         }
+        out.insert(a.note_uuid.clone(), a);
     }
     Ok(out)
 }

@@ -140,6 +140,8 @@ pub enum NotesCommand {
         limit: Option<usize>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Assign a note to a patient of the practice database, found by the mapping's
     /// [patient_search] (audited; the import writes this patient's id).
@@ -183,6 +185,9 @@ pub struct FilterArgs {
     /// Only notes recorded by this Askara user id.
     #[arg(long, value_name = "USER")]
     pub author: Option<String>,
+    /// Only notes that need a patient (as `notes unmatched` lists them).
+    #[arg(long)]
+    pub needs_patient: bool,
 }
 
 #[derive(Debug, Args)]

@@ -122,6 +122,24 @@ pub struct ImportOutcome {
     /// Dry run only: each column and the value that would be written, in column order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<Vec<(String, serde_json::Value)>>,
+    /// `conflict` only: why nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictKind>,
+    /// A [`ConflictKind::Patient`] conflict: the patient the target's row is filed under (the
+    /// practice patient id, else the Askara patient uuid); `None` when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_patient: Option<String>,
+}
+
+/// Why an import wrote nothing over a row already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// Askara revised the note after the row was written.
+    Content,
+    /// The row is filed under another patient than this import would write (someone assigned
+    /// or matched it differently elsewhere): never reported as `unchanged`.
+    Patient,
 }
 
 /// A database that notes can be imported into.

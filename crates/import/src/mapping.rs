@@ -452,6 +452,7 @@ impl Mapping {
                 claim(&column)?;
                 let q = l.query.trim();
                 check_one_param(q, "patient_lookup", "the patient key")?;
+                crate::search::check_reads_only(q, "patient_lookup")?;
                 Some(PatientLookup {
                     query: q.to_string(),
                     key: l.key,
@@ -664,6 +665,11 @@ mod tests {
             err("[patient_search]\nquery = \"SELECT id FROM p WHERE n = $1\"\n")
                 .contains("needs `column`")
         );
+        // A lookup runs inside every import: one that writes is refused when the mapping loads.
+        assert!(err(
+            "[patient_lookup]\nquery = \"DELETE FROM p WHERE ext = $1 RETURNING id\"\nkey = \"external_id\"\ncolumn = \"pid\"\n"
+        )
+        .contains("patient_lookup.query must be a read-only SELECT"));
         assert!(
             err("[patient_search]\nquery = \"SELECT id FROM p\"\ncolumn = \"pid\"\n")
                 .contains("one parameter")

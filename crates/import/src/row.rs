@@ -2,7 +2,7 @@
 
 use crate::mapping::{Field, Mapping, Source};
 use crate::value::Val;
-use crate::{ImportContext, ImportError, ImportOutcome, ImportResult, LookupKey};
+use crate::{ConflictKind, ImportContext, ImportError, ImportOutcome, ImportResult, LookupKey};
 use chrono::{DateTime, Utc};
 
 /// Everything about one note that the SQL needs, computed before touching the database.
@@ -16,6 +16,34 @@ pub(crate) struct NoteRow {
     pub lookup_key: Option<Val>,
     /// The practice patient a person assigned the note to (`ImportContext::patient_ids`).
     pub assigned: Option<Val>,
+    /// Index in `vals` of the column that says whose note the row is ([`patient_slot`]).
+    pub patient_slot: Option<usize>,
+}
+
+/// The column that says whose note a row is: the practice patient id when the mapping
+/// writes one, else the Askara patient uuid. An import never calls a row filed under
+/// another patient `unchanged`.
+pub(crate) fn patient_slot(sources: &[(crate::Ident, Source)]) -> Option<usize> {
+    sources
+        .iter()
+        .position(|(_, s)| *s == Source::PatientId)
+        .or_else(|| {
+            sources
+                .iter()
+                .position(|(_, s)| *s == Source::Field(Field::PatientUuid))
+        })
+}
+
+/// A patient id as text, for comparing what a row holds with what an import would write:
+/// trimmed; uuids compared in lower case (PostgreSQL prints them so).
+pub(crate) fn patient_key(v: &str) -> String {
+    let t = v.trim();
+    let uuid_like = t.len() == 36 && t.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+    if uuid_like {
+        t.to_ascii_lowercase()
+    } else {
+        t.to_string()
+    }
 }
 
 pub(crate) fn field_val(
@@ -77,6 +105,17 @@ impl NoteRow {
                 .patient_ids
                 .get(&note.uuid)
                 .map(|id| Val::Text(id.clone())),
+            patient_slot: patient_slot(sources),
+        }
+    }
+
+    /// The patient this import would file the row under, as text (after the lookup).
+    pub(crate) fn patient_text(&self) -> Option<String> {
+        match self.vals.get(self.patient_slot?)? {
+            Val::Null => None,
+            Val::Text(s) => Some(patient_key(s)),
+            Val::Int(i) => Some(i.to_string()),
+            other => Some(patient_key(&other.to_json().to_string())),
         }
     }
 
@@ -177,6 +216,8 @@ impl NoteRow {
                     .map(|((c, _), v)| (c.name.clone(), v.to_json()))
                     .collect(),
             ),
+            conflict: None,
+            held_patient: None,
         }
     }
 
@@ -187,6 +228,8 @@ impl NoteRow {
             imported_at: self.now,
             imported_by: ctx.user.clone(),
             row: None,
+            conflict: None,
+            held_patient: None,
         }
     }
 }
@@ -196,31 +239,56 @@ pub(crate) struct Existing {
     pub sha: String,
     pub imported_at: DateTime<Utc>,
     pub imported_by: String,
+    /// The patient the row is filed under (`patient_select`): `None` when the mapping
+    /// writes no patient column or the row is gone; `Some(None)` when it holds no patient.
+    pub patient: Option<Option<String>>,
 }
 
-pub(crate) enum Decision {
-    Unchanged,
-    Conflict,
-    Update,
-}
-
-pub(crate) fn decide(existing: &Existing, row: &NoteRow, ctx: &ImportContext) -> Decision {
-    if existing.sha == row.sha {
-        Decision::Unchanged
-    } else if ctx.allow_update {
-        Decision::Update
-    } else {
-        Decision::Conflict
+impl Existing {
+    /// Whether the row is filed under another patient than this import would write.
+    fn other_patient(&self, row: &NoteRow) -> bool {
+        match &self.patient {
+            None => false,
+            Some(held) => held.as_deref().map(patient_key) != row.patient_text(),
+        }
     }
 }
 
-pub(crate) fn existing_outcome(row: &NoteRow, result: ImportResult, e: &Existing) -> ImportOutcome {
-    ImportOutcome {
+pub(crate) enum Decision {
+    /// Nothing to write: `unchanged`, or a `conflict` saying why.
+    Settled(ImportOutcome),
+    /// Overwrite the row (the caller allowed updates).
+    Update,
+}
+
+/// Same content under the same patient is `unchanged`; anything else overwrites only when
+/// the caller allows it, and is a conflict that says which otherwise.
+pub(crate) fn decide(existing: &Existing, row: &NoteRow, ctx: &ImportContext) -> Decision {
+    let other_patient = existing.other_patient(row);
+    let outcome = |result| ImportOutcome {
         uuid: row.uuid.clone(),
         result,
-        imported_at: e.imported_at,
-        imported_by: e.imported_by.clone(),
+        imported_at: existing.imported_at,
+        imported_by: existing.imported_by.clone(),
         row: None,
+        conflict: None,
+        held_patient: None,
+    };
+    if existing.sha == row.sha && !other_patient {
+        Decision::Settled(outcome(ImportResult::Unchanged))
+    } else if ctx.allow_update {
+        Decision::Update
+    } else if other_patient {
+        Decision::Settled(ImportOutcome {
+            conflict: Some(ConflictKind::Patient),
+            held_patient: existing.patient.clone().flatten(),
+            ..outcome(ImportResult::Conflict)
+        })
+    } else {
+        Decision::Settled(ImportOutcome {
+            conflict: Some(ConflictKind::Content),
+            ..outcome(ImportResult::Conflict)
+        })
     }
 }
 

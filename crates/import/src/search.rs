@@ -86,16 +86,17 @@ fn first_keyword(query: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// A search runs as staff type: only a query that starts with SELECT or WITH is taken (the
-/// database then runs it read-only, so a WITH that writes is refused too).
-pub(crate) fn check_reads_only(query: &str) -> Result<(), ImportError> {
+/// A search runs as staff type, and a lookup inside every import: only a query that starts
+/// with SELECT or WITH is taken (a search then runs read-only, so a WITH that writes is
+/// refused too). `section` names the query in the error.
+pub(crate) fn check_reads_only(query: &str, section: &str) -> Result<(), ImportError> {
     match first_keyword(query).as_str() {
         "SELECT" | "WITH" => Ok(()),
-        "" => Err(ImportError::BadMapping(
-            "patient_search.query must be a read-only SELECT (or WITH … SELECT): it starts with no keyword".into(),
-        )),
+        "" => Err(ImportError::BadMapping(format!(
+            "{section}.query must be a read-only SELECT (or WITH … SELECT): it starts with no keyword"
+        ))),
         other => Err(ImportError::BadMapping(format!(
-            "patient_search.query must be a read-only SELECT (or WITH … SELECT), not {other}: a search runs as staff type and must never write"
+            "{section}.query must be a read-only SELECT (or WITH … SELECT), not {other}: it runs for staff and must never write"
         ))),
     }
 }
@@ -121,7 +122,7 @@ mod tests {
             "  -- by name\n/* x */ (select id FROM p WHERE n = $1)",
             "WITH x AS (SELECT 1) SELECT id FROM p WHERE n = $1",
         ] {
-            assert!(check_reads_only(ok).is_ok(), "{ok}");
+            assert!(check_reads_only(ok, "patient_search").is_ok(), "{ok}");
         }
         for bad in [
             "DELETE FROM p WHERE n = $1 RETURNING id",
@@ -130,7 +131,10 @@ mod tests {
             "VALUES ($1)",
             "",
         ] {
-            let e = check_reads_only(bad).unwrap_err().to_string();
+            let e = check_reads_only(bad, "patient_lookup")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("patient_lookup.query"), "{e}");
             assert!(e.contains("read-only"), "{bad}: {e}");
             assert!(!e.contains('\n'), "{e}");
         }

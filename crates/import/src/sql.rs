@@ -11,6 +11,10 @@ pub(crate) struct Statements {
     pub claim_select: String,
     /// Mapped only: refresh the log entry (same params as the mapped `claim_insert`).
     pub claim_update: String,
+    /// The patient the target's row for `uuid` (param 1) is filed under, as text: the
+    /// practice patient id column, else the Askara patient uuid column; `None` when the
+    /// mapping writes neither (see [`crate::row::patient_slot`]).
+    pub patient_select: Option<String>,
     /// Mapped only: plain insert of the practice row.
     pub data_insert: String,
     /// Update of every mapped column, `WHERE uuid_column = <last param>`.
@@ -54,6 +58,13 @@ impl Statements {
             p(cols.len() + 1)
         );
         let lock = if pg { " FOR UPDATE" } else { "" };
+        let patient_select = crate::row::patient_slot(sources).map(|i| {
+            format!(
+                "SELECT CAST({} AS TEXT) FROM {table} WHERE {uuid_col} = {}",
+                sources[i].0.quoted(),
+                p(1)
+            )
+        });
         let log_cols = "uuid, content_sha256, imported_at, imported_by, workstation, target_table";
         let log_params: Vec<String> = (1..=6).map(p).collect();
         if mapped {
@@ -76,6 +87,7 @@ impl Statements {
                     p(6),
                     p(1)
                 ),
+                patient_select,
                 data_insert: insert,
                 data_update,
                 lookup: mapping.patient_lookup.as_ref().map(|l| l.query_for(pg)),
@@ -93,6 +105,7 @@ impl Statements {
                     p(1)
                 ),
                 claim_update: String::new(),
+                patient_select,
                 data_insert: String::new(),
                 data_update,
                 lookup: None,

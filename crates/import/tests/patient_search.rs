@@ -10,7 +10,9 @@
 mod support;
 
 use import::pg_harness::TestPostgres;
-use import::{connect, ConnectOptions, ImportResult, Mapping, PatientCandidate, TargetSpec};
+use import::{
+    connect, ConflictKind, ConnectOptions, ImportResult, Mapping, PatientCandidate, TargetSpec,
+};
 use support::{ctx, note, pg_client, uuid};
 
 fn candidate(id: &str, name: &str, born: Option<&str>, ext: Option<&str>) -> PatientCandidate {
@@ -133,6 +135,46 @@ async fn sqlite_search_finds_two_identifiers_and_the_assignment_is_imported() {
     assert_eq!(res[0].as_ref().unwrap().result, ImportResult::Imported);
     assert_eq!(res[1].as_ref().unwrap_err().code(), "patient_not_found");
     assert_eq!(sqlite_patient_of(&dir, &uuid(2)), Some(4411));
+
+    // The same note and content, assigned to another patient at another desk: never
+    // `unchanged` (the chart holds it under 4412); a conflict that names the patient held,
+    // writing nothing until someone deliberately moves it.
+    let again = t
+        .import(&n, &with_assignment(&uuid(1), "4412"))
+        .await
+        .unwrap();
+    assert_eq!(again.result, ImportResult::Unchanged);
+    let other = t
+        .import(&n, &with_assignment(&uuid(1), "4411"))
+        .await
+        .unwrap();
+    assert_eq!(other.result, ImportResult::Conflict);
+    assert_eq!(other.conflict, Some(ConflictKind::Patient));
+    assert_eq!(other.held_patient.as_deref(), Some("4412"));
+    assert_eq!(sqlite_patient_of(&dir, &uuid(1)), Some(4412));
+    let res = t
+        .import_batch(std::slice::from_ref(&n), &with_assignment(&uuid(1), "4411"))
+        .await
+        .unwrap();
+    assert_eq!(
+        res[0].as_ref().unwrap().conflict,
+        Some(ConflictKind::Patient)
+    );
+    let mut moving = with_assignment(&uuid(1), "4411");
+    moving.allow_update = true;
+    assert_eq!(
+        t.import(&n, &moving).await.unwrap().result,
+        ImportResult::Updated
+    );
+    assert_eq!(sqlite_patient_of(&dir, &uuid(1)), Some(4411));
+    // A revised note under the same patient stays a content conflict.
+    let revised = note(&uuid(1), "Body, revised.", None);
+    let c = t
+        .import(&revised, &with_assignment(&uuid(1), "4411"))
+        .await
+        .unwrap();
+    assert_eq!(c.conflict, Some(ConflictKind::Content));
+    assert_eq!(c.held_patient, None);
 }
 
 fn sqlite_patient_of_count(dir: &tempfile::TempDir) -> i64 {
@@ -309,6 +351,22 @@ column = "patient_id"
         .unwrap()
         .get(0);
     assert_eq!(pid, 4412);
+    // Filed under 4412: the same note assigned to 4413 elsewhere is a patient conflict (the
+    // integer column read back as text), never `unchanged`.
+    let other = t
+        .import(&n, &with_assignment(&uuid(1), "4413"))
+        .await
+        .unwrap();
+    assert_eq!(other.result, ImportResult::Conflict);
+    assert_eq!(other.conflict, Some(ConflictKind::Patient));
+    assert_eq!(other.held_patient.as_deref(), Some("4412"));
+    assert_eq!(
+        t.import(&n, &with_assignment(&uuid(1), " 4412"))
+            .await
+            .unwrap()
+            .result,
+        ImportResult::Unchanged
+    );
 
     // A parameter PostgreSQL takes as a number is refused up front, saying to compare text.
     let numeric = mapping.replace(

@@ -107,6 +107,21 @@ async fn default_schema_is_idempotent_and_never_overwrites_silently() {
         t.import(&revised, &ctx("carol")).await.unwrap().result,
         ImportResult::Unchanged
     );
+    // Askara moved the note to another patient without changing a word: the row's patient
+    // differs, so it is a patient conflict, not `unchanged`.
+    let mut moved = revised.clone();
+    if let Some(p) = moved.patient.as_mut() {
+        p.uuid = Some("p-someone-else".into());
+    }
+    let m = t.import(&moved, &ctx("carol")).await.unwrap();
+    assert_eq!(
+        (m.result, m.conflict, m.held_patient.as_deref()),
+        (
+            ImportResult::Conflict,
+            Some(import::ConflictKind::Patient),
+            Some(format!("p-{}", uuid(1)).as_str())
+        )
+    );
     let db = rusqlite::Connection::open(dir.path().join("practice.db")).unwrap();
     let (content, by, ver, mode): (String, String, String, String) = db
         .query_row(

@@ -358,6 +358,7 @@ async fn main() {
                     author: Some(AUTHORS[0].into()),
                     since: Some(at("2024-01-01T00:00:00Z")),
                     before: Some(at("2025-01-01T00:00:00Z")),
+                    needs_patient: false,
                 },
                 ..Default::default()
             }

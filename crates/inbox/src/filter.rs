@@ -19,6 +19,8 @@ pub struct NoteFilter {
     pub note_type: Option<String>,
     /// The Askara user who recorded the note (`author_user_id`), exactly.
     pub author: Option<String>,
+    /// Only notes in "Needs patient" (see [`crate::Inbox::needs_patient`]).
+    pub needs_patient: bool,
 }
 
 impl NoteFilter {

@@ -117,6 +117,13 @@ pub trait InboxStore: Send + Sync {
     ) -> Result<Option<PatientAssignment>, InboxError> {
         Ok(None)
     }
+    /// The live assignments of `uuids` (those that have one), in one read.
+    async fn patient_assignments(
+        &self,
+        _uuids: Vec<String>,
+    ) -> Result<Vec<PatientAssignment>, InboxError> {
+        Ok(Vec::new())
+    }
     /// Notes with no, a partial, or an unmatched patient and no assignment; newest first.
     async fn needs_patient(
         &self,
@@ -237,6 +244,12 @@ impl InboxStore for Inbox {
         uuid: &str,
     ) -> Result<Option<PatientAssignment>, InboxError> {
         Inbox::patient_assignment(self, uuid).await
+    }
+    async fn patient_assignments(
+        &self,
+        uuids: Vec<String>,
+    ) -> Result<Vec<PatientAssignment>, InboxError> {
+        Inbox::patient_assignments(self, uuids).await
     }
     async fn needs_patient(
         &self,

@@ -68,6 +68,55 @@ pub(crate) fn keep_identifiers_with_note(
     Ok(())
 }
 
+/// Every note of patient `puuid` shows the identifiers of Askara's patient record. A note
+/// whose date of birth or external id changes gets an audit row naming which changed (never
+/// the values), in the caller's transaction: the external id is the practice lookup key, so a
+/// changed key is never silent.
+fn align_note_identifiers(
+    c: &Connection,
+    puuid: &str,
+    date_of_birth: Option<&str>,
+    external_id: Option<&str>,
+    at: &str,
+) -> Result<(), InboxError> {
+    let changed: Vec<(String, bool, bool)> = {
+        let mut st = c.prepare_cached(
+            "SELECT uuid, patient_date_of_birth IS NOT ?2, patient_external_id IS NOT ?3
+               FROM notes
+              WHERE patient_uuid = ?1
+                AND (patient_date_of_birth IS NOT ?2 OR patient_external_id IS NOT ?3)",
+        )?;
+        let rows = st.query_map(params![puuid, date_of_birth, external_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (note, born_changed, ext_changed) in changed {
+        c.prepare_cached(
+            "UPDATE notes SET patient_date_of_birth = ?2, patient_external_id = ?3 WHERE uuid = ?1",
+        )?
+        .execute(params![note, date_of_birth, external_id])?;
+        let mut fields = Vec::new();
+        if born_changed {
+            fields.push("dateOfBirth");
+        }
+        if ext_changed {
+            fields.push("externalId");
+        }
+        audit(
+            c,
+            &note,
+            at,
+            "sync",
+            "patient_identifiers_updated",
+            None,
+            None,
+            &json!({"fields": fields, "source": "patient_record"}),
+        )?;
+    }
+    Ok(())
+}
+
 /// The live assignment of a note, if any.
 fn live_assignment(c: &Connection, uuid: &str) -> Result<Option<PatientAssignment>, InboxError> {
     Ok(c.prepare_cached(
@@ -217,7 +266,7 @@ fn undo_live(c: &Connection, uuid: &str, actor: &str, at: &str) -> Result<bool, 
 /// one (no uuid, or a name missing), or a last import refused because the practice database
 /// has no (or more than one) match; and not assigned by a person. The first two terms are the
 /// partial index `notes_needs_patient` (migration 7), word for word.
-const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised')
+pub(crate) const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised')
     AND (n.has_patient = 0 OR n.patient_uuid IS NULL OR n.patient_first_name IS NULL
          OR n.patient_last_name IS NULL OR n.patient_unmatched = 1)
     AND NOT EXISTS (SELECT 1 FROM patient_assignments a
@@ -225,7 +274,7 @@ const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised')
 
 /// Without statistics SQLite would walk every new note by `notes_status_newest`; the partial
 /// index holds only the notes in the list (an error, never a full scan, if it stopped fitting).
-const NEEDS_PATIENT_INDEX: &str = "INDEXED BY notes_needs_patient";
+pub(crate) const NEEDS_PATIENT_INDEX: &str = "INDEXED BY notes_needs_patient";
 
 /// Whether an import attempt's detail says the practice database had no single match.
 pub(crate) fn unmatched_in(detail: &serde_json::Value) -> bool {
@@ -265,12 +314,16 @@ impl Inbox {
             for (uuid, result) in &results {
                 match result {
                     PatientFetch::Found(p) => {
+                        // Askara's patient record is the truth about its identifiers: a
+                        // corrected or removed external id or date of birth replaces (or
+                        // clears) what notes embedded, so a wrong id never lingers as the
+                        // practice lookup key. Names only fill in (display).
                         tx.prepare_cached(
                             "UPDATE patients SET
                                 first_name = coalesce(?2, first_name),
                                 last_name = coalesce(?3, last_name),
-                                external_id = coalesce(?4, external_id),
-                                date_of_birth = coalesce(?5, date_of_birth),
+                                external_id = ?4,
+                                date_of_birth = ?5,
                                 fetched_at = ?6, fetch_tried_at = ?6, needs_fetch = 0
                               WHERE uuid = ?1",
                         )?
@@ -282,18 +335,13 @@ impl Inbox {
                             p.date_of_birth,
                             at
                         ])?;
-                        // Every note of the patient shows the same two identifiers.
-                        tx.prepare_cached(
-                            "UPDATE notes SET
-                                patient_date_of_birth = coalesce(
-                                    (SELECT date_of_birth FROM patients WHERE uuid = ?1),
-                                    patient_date_of_birth),
-                                patient_external_id = coalesce(
-                                    (SELECT external_id FROM patients WHERE uuid = ?1),
-                                    patient_external_id)
-                              WHERE patient_uuid = ?1",
-                        )?
-                        .execute([uuid])?;
+                        align_note_identifiers(
+                            &tx,
+                            uuid,
+                            p.date_of_birth.as_deref(),
+                            p.external_id.as_deref(),
+                            &at,
+                        )?;
                         refresh_patient(&tx, uuid)?;
                     }
                     PatientFetch::Gone => {
@@ -429,6 +477,24 @@ impl Inbox {
     ) -> Result<Option<PatientAssignment>, InboxError> {
         let uuid = uuid.to_string();
         self.run(move |c| live_assignment(c, &uuid)).await
+    }
+
+    /// The live assignments of `uuids` (those that have one), in one read.
+    pub async fn patient_assignments(
+        &self,
+        uuids: Vec<String>,
+    ) -> Result<Vec<PatientAssignment>, InboxError> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let mut out = Vec::new();
+            for uuid in &uuids {
+                if let Some(a) = live_assignment(&tx, uuid)? {
+                    out.push(a);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// "Needs patient": notes not done yet and not assigned, whose patient is missing or

@@ -592,3 +592,251 @@ async fn an_assignment_stays_closed_after_a_committed_import_even_when_the_note_
         .unwrap();
     assert!(inbox.unassign_patient("n2", "staff").await.unwrap());
 }
+
+#[tokio::test]
+async fn askaras_patient_record_corrects_and_clears_the_identifiers_notes_embedded_audited() {
+    let (_d, inbox) = open_temp();
+    // Two notes embed an external id Askara later corrects (the practice lookup key).
+    for (uuid, at) in [
+        ("n1", "2026-02-24T10:30:00Z"),
+        ("n2", "2026-02-24T10:31:00Z"),
+    ] {
+        inbox
+            .ingest(
+                vec![note(
+                    uuid,
+                    at,
+                    json!({"uuid": "p1", "firstName": "Ørjan", "lastName": "Haugen",
+                           "externalId": "WRONG-7", "dateOfBirth": "1984-03-02"}),
+                )],
+                Source::Poll,
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+    let ids = |uuid: &'static str| {
+        let inbox = inbox.clone();
+        async move {
+            let p = inbox.get(uuid).await.unwrap().unwrap().patient.unwrap();
+            (p.date_of_birth, p.external_id)
+        }
+    };
+    let updates = |uuid: &'static str| {
+        let inbox = inbox.clone();
+        async move {
+            inbox
+                .audit_log(Some(uuid.into()), 50)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action == "patient_identifiers_updated")
+                .map(|e| (e.actor, e.detail["fields"].clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let record = |ext: Option<&str>| {
+        let mut v = json!({"uuid": "p1", "firstName": "Ørjan", "lastName": "Haugen",
+                           "dateOfBirth": "1984-03-02"});
+        if let Some(e) = ext {
+            v["externalId"] = json!(e);
+        }
+        PatientFetch::Found(askara::Patient::from_json(&v).unwrap())
+    };
+    let at = chrono::Utc::now();
+
+    // The same values: nothing changes, nothing is audited.
+    inbox
+        .record_patient_fetches(vec![("p1".into(), record(Some("WRONG-7")))], at)
+        .await
+        .unwrap();
+    assert!(updates("n1").await.is_empty());
+
+    // Corrected: every note of the patient carries the record's id, each change audited by
+    // field name (never the value).
+    inbox
+        .record_patient_fetches(vec![("p1".into(), record(Some("10023")))], at)
+        .await
+        .unwrap();
+    for n in ["n1", "n2"] {
+        assert_eq!(
+            ids(n).await,
+            (Some("1984-03-02".into()), Some("10023".into()))
+        );
+        assert_eq!(
+            updates(n).await,
+            vec![("sync".to_string(), json!(["externalId"]))]
+        );
+    }
+    // Removed from the record: the stale id is cleared, not kept as a lookup key.
+    inbox
+        .record_patient_fetches(vec![("p1".into(), record(None))], at)
+        .await
+        .unwrap();
+    assert_eq!(ids("n1").await, (Some("1984-03-02".into()), None));
+    assert_eq!(updates("n1").await.len(), 2);
+    let p = inbox.patients(None, 10).await.unwrap();
+    assert_eq!(p[0].external_id, None);
+    // The trail still verifies with the new rows in it.
+    assert!(matches!(
+        inbox.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+}
+
+#[tokio::test]
+async fn undoing_the_dismissal_of_a_revised_note_gives_revised_back_and_nothing_else_does() {
+    let (_d, inbox) = open_temp();
+    let p = json!({"uuid": "p1", "firstName": "Ørjan", "lastName": "Haugen"});
+    let ingest = |n: Note| {
+        let inbox = inbox.clone();
+        async move { inbox.ingest(vec![n], Source::Poll, vec![]).await.unwrap() }
+    };
+    ingest(revision("n1", "2026-02-24T10:30:00Z", "v1", p.clone())).await;
+    inbox
+        .set_status("n1", Status::Reviewed, "os:a")
+        .await
+        .unwrap();
+    ingest(revision("n1", "2026-02-24T11:00:00Z", "v2", p.clone())).await;
+    assert_eq!(
+        inbox.get("n1").await.unwrap().unwrap().status,
+        Status::Revised
+    );
+    inbox
+        .set_status("n1", Status::Dismissed, "os:a")
+        .await
+        .unwrap();
+    // The undo (back to what it was) is allowed, audited, and reads as an undo.
+    let back = inbox
+        .set_status("n1", Status::Revised, "os:a")
+        .await
+        .unwrap();
+    assert!(back.changed);
+    assert_eq!(
+        inbox.get("n1").await.unwrap().unwrap().status,
+        Status::Revised
+    );
+    // Anything else still cannot mark a note revised: not a second time, not from new.
+    inbox
+        .set_status("n1", Status::Reviewed, "os:a")
+        .await
+        .unwrap();
+    inbox
+        .set_status("n1", Status::Dismissed, "os:a")
+        .await
+        .unwrap();
+    let e = inbox
+        .set_status("n1", Status::Revised, "os:a")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, InboxError::InvalidTransition { .. }), "{e}");
+    ingest(revision("n2", "2026-02-24T10:30:00Z", "v1", p)).await;
+    assert!(inbox
+        .set_status("n2", Status::Revised, "os:a")
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn needs_patient_is_a_filter_that_search_dates_and_type_narrow() {
+    let (_d, inbox) = open_temp();
+    let mk = |uuid: &str, created: &str, ty: &str, content: &str, patient: Value| {
+        Note::from_json(json!({
+            "uuid": uuid, "type": ty, "content": content,
+            "createdAt": created, "updatedAt": created, "patient": patient,
+        }))
+        .unwrap()
+    };
+    let whole = json!({"uuid": "p1", "firstName": "Ørjan", "lastName": "Haugen"});
+    inbox
+        .ingest(
+            vec![
+                mk(
+                    "a",
+                    "2026-02-01T10:00:00Z",
+                    "referral_letter",
+                    "Knee pain.",
+                    Value::Null,
+                ),
+                mk(
+                    "b",
+                    "2026-03-01T10:00:00Z",
+                    "consultation_summary",
+                    "Knee pain.",
+                    Value::Null,
+                ),
+                mk(
+                    "c",
+                    "2026-03-02T10:00:00Z",
+                    "consultation_summary",
+                    "Cough.",
+                    json!({"uuid": "p2"}),
+                ),
+                mk(
+                    "d",
+                    "2026-03-03T10:00:00Z",
+                    "consultation_summary",
+                    "Knee pain.",
+                    whole,
+                ),
+            ],
+            Source::Poll,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let needs = |filter: NoteFilter| NoteFilter {
+        needs_patient: true,
+        ..filter
+    };
+    let list = |filter: NoteFilter| {
+        let inbox = inbox.clone();
+        async move {
+            inbox
+                .list(ListQuery {
+                    status: None,
+                    patient_uuid: None,
+                    limit: None,
+                    offset: 0,
+                    filter,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| n.uuid)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(needs(NoteFilter::default())).await, ["c", "b", "a"]);
+    let march = NoteFilter {
+        since: Some("2026-03-01T00:00:00Z".parse().unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(list(needs(march.clone())).await, ["c", "b"]);
+    let referrals = NoteFilter {
+        note_type: Some("referral_letter".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(needs(referrals)).await, ["a"]);
+    // Search within "Needs patient": never the whole inbox's matches (d has a patient).
+    let found = inbox
+        .search(
+            "knee",
+            SearchQuery {
+                filter: needs(NoteFilter::default()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.into_iter().map(|n| n.uuid).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+    // An assigned note leaves the filter as it leaves the list.
+    inbox
+        .assign_patient("b", choice("42"), "os:a")
+        .await
+        .unwrap();
+    assert_eq!(list(needs(march)).await, ["c"]);
+}

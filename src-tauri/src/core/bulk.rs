@@ -16,6 +16,9 @@ pub struct FilterArgs {
     pub until: Option<String>,
     pub note_type: Option<String>,
     pub author: Option<String>,
+    /// Only notes in "Needs patient".
+    #[serde(default)]
+    pub needs_patient: bool,
 }
 
 impl FilterArgs {
@@ -41,6 +44,7 @@ impl FilterArgs {
             before,
             note_type: given(&self.note_type),
             author: given(&self.author),
+            needs_patient: self.needs_patient,
         })
     }
 }
@@ -207,14 +211,8 @@ impl Core {
     pub async fn import_notes(&self, uuids: Vec<String>) -> Result<Vec<ImportView>, CmdError> {
         self.unlocked()?;
         let _in_flight = self.imports.read().await;
-        let failed = |uuid: String, target: &str, e: CmdError| ImportView {
-            uuid,
-            result: app::importing::AttemptResult::Error,
-            target: target.to_string(),
-            imported_at: None,
-            imported_by: None,
-            error: Some(e),
-        };
+        let failed =
+            |uuid: String, target: &str, e: CmdError| ImportView::failed(uuid, target.into(), e);
         let mut distinct = std::collections::HashSet::new();
         let uuids: Vec<String> = uuids
             .into_iter()

@@ -141,16 +141,13 @@ impl Core {
             })?;
         importing::refuse_dismissed(std::slice::from_ref(&note))?;
         let view = match self.target().await {
-            Err(e) => ImportView {
-                uuid: uuid.to_string(),
-                result: app::importing::AttemptResult::Error,
-                target: TargetSpec::parse(&self.settings().import_target)
+            Err(e) => ImportView::failed(
+                uuid.to_string(),
+                TargetSpec::parse(&self.settings().import_target)
                     .map(|t| t.display())
                     .unwrap_or_default(),
-                imported_at: None,
-                imported_by: None,
-                error: Some(e),
-            },
+                e,
+            ),
             Ok((_, target)) => {
                 let opts = ImportOptions {
                     allow_update,

@@ -15,22 +15,6 @@ impl Core {
         !file.is_empty() && import::Mapping::load(file).is_ok_and(|m| m.patient_search.is_some())
     }
 
-    /// Notes that need a patient, newest first.
-    pub async fn needs_patient(
-        &self,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<NoteRow>, CmdError> {
-        self.unlocked()?;
-        Ok(self
-            .inbox
-            .needs_patient(Some(limit.min(1000)), offset)
-            .await?
-            .iter()
-            .map(NoteRow::from)
-            .collect())
-    }
-
     /// The practice's patients matching `text`, each with two identifiers.
     pub async fn search_practice_patients(
         &self,

@@ -5,7 +5,7 @@ use crate::args::ImportArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use app::importing::{self, Attempt, ImportOptions};
-use import::{ImportOutcome, ImportResult};
+use import::{ConflictKind, ImportOutcome, ImportResult};
 use inbox::{Inbox, ListQuery, Status};
 use serde_json::Value;
 
@@ -42,13 +42,19 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
         match outcome {
             Ok(o) => {
                 if o.result == ImportResult::Conflict && first_error.is_none() {
-                    first_error = Some(CliError::Conflict {
-                        message: format!(
-                            "note {uuid} was revised in Askara after {} imported it on {}: re-run with --update to overwrite it",
-                            o.imported_by,
-                            o.imported_at.format("%Y-%m-%d %H:%M UTC")
+                    let when = o.imported_at.format("%Y-%m-%d %H:%M UTC");
+                    let message = match (o.conflict, o.held_patient.as_deref()) {
+                        (Some(ConflictKind::Patient), held) => format!(
+                            "note {uuid} is already in the practice database under another patient ({}), imported by {} on {when}: check which patient is right; --update files it under this one",
+                            held.unwrap_or("none"),
+                            o.imported_by
                         ),
-                    });
+                        _ => format!(
+                            "note {uuid} was revised in Askara after {} imported it on {when}: re-run with --update to overwrite it",
+                            o.imported_by
+                        ),
+                    };
+                    first_error = Some(CliError::Conflict { message });
                 }
                 printed.push(o);
             }
@@ -63,7 +69,13 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
     if args.json {
         let rows: Vec<Value> = printed
             .iter()
-            .map(|o| outcome_json(&described, o))
+            .map(|o| {
+                let assigned = attempts
+                    .iter()
+                    .find(|a| a.uuid == o.uuid)
+                    .and_then(|a| a.assigned.as_ref());
+                outcome_json(&described, o, assigned)
+            })
             .collect();
         let out = match (args.uuid.is_some(), rows.as_slice()) {
             (true, [one]) => one.clone(),
@@ -76,8 +88,15 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
     } else {
         for o in &printed {
             println!("{}: {} ({})", o.uuid, o.result.as_str(), described);
-            // The confirmation names the patient with two identifiers, as the inbox shows them.
-            if let Some(p) = notes
+            // The confirmation names the patient the row is filed under, with two identifiers:
+            // the practice patient a person assigned, else Askara's patient as the inbox shows it.
+            let assigned = attempts
+                .iter()
+                .find(|a| a.uuid == o.uuid)
+                .and_then(|a| a.assigned.as_ref());
+            if let Some(a) = assigned {
+                println!("    patient: {}", super::patients::assignment_line(a));
+            } else if let Some(p) = notes
                 .iter()
                 .find(|n| n.uuid == o.uuid)
                 .and_then(|n| n.patient.as_ref())
@@ -107,7 +126,11 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
     }
 }
 
-fn outcome_json(target: &str, o: &ImportOutcome) -> Value {
+fn outcome_json(
+    target: &str,
+    o: &ImportOutcome,
+    assigned: Option<&inbox::PatientAssignment>,
+) -> Value {
     let mut v = serde_json::json!({
         "uuid": o.uuid,
         "result": o.result.as_str(),
@@ -117,6 +140,13 @@ fn outcome_json(target: &str, o: &ImportOutcome) -> Value {
     });
     if let Some(row) = &o.row {
         v["row"] = Value::Object(row.iter().cloned().collect());
+    }
+    if let Some(a) = assigned {
+        v["practicePatient"] = super::patients::assignment_json(a);
+    }
+    if let Some(k) = o.conflict {
+        v["conflict"] = serde_json::json!(k);
+        v["heldPatient"] = serde_json::json!(o.held_patient);
     }
     v
 }

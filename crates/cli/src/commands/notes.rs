@@ -97,8 +97,21 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
         NotesCommand::Review { uuid } => set_status(ctx, &inbox, &uuid, Status::Reviewed).await,
         NotesCommand::Dismiss { uuid } => set_status(ctx, &inbox, &uuid, Status::Dismissed).await,
         NotesCommand::Import(args) => super::import::run(ctx, &inbox, args).await,
-        NotesCommand::Unmatched { limit, json } => {
-            let notes = inbox.needs_patient(limit, 0).await?;
+        NotesCommand::Unmatched {
+            limit,
+            json,
+            mut filter,
+        } => {
+            filter.needs_patient = true;
+            let notes = inbox
+                .list(ListQuery {
+                    status: None,
+                    patient_uuid: None,
+                    limit,
+                    offset: 0,
+                    filter: note_filter(filter)?,
+                })
+                .await?;
             audit_bulk_read(ctx, &inbox, &notes, json).await?;
             print_list(&notes, json)
         }
@@ -118,6 +131,7 @@ fn note_filter(f: FilterArgs) -> Result<NoteFilter, CliError> {
         before,
         note_type: given(f.note_type),
         author: given(f.author),
+        needs_patient: f.needs_patient,
     })
 }
 

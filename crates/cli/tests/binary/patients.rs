@@ -146,6 +146,23 @@ async fn identifiers_unmatched_notes_and_assignment_through_the_binary() {
         }
     };
     assert_eq!(unmatched(data).await, ["n-nobody"]);
+    // The list's filters narrow it (and --needs-patient narrows list and search alike).
+    let r = run(
+        data,
+        &["notes", "unmatched", "--type", "consultation_summary"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("n-nobody"), "{}", r.stdout);
+    let r = run(data, &["notes", "list", "--needs-patient", "--json"]).await;
+    assert!(
+        r.stdout.contains("n-nobody") && !r.stdout.contains("n-haugen"),
+        "{}",
+        r.stdout
+    );
+    let r = run(data, &["notes", "search", "knee", "--needs-patient"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("n-haugen"), "{}", r.stdout);
 
     let db = data.join("practice.db");
     rusqlite::Connection::open(&db)
@@ -238,6 +255,13 @@ async fn identifiers_unmatched_notes_and_assignment_through_the_binary() {
     )
     .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // The confirmation names the practice patient written, not Askara's (it has none).
+    assert!(
+        r.stdout
+            .contains("patient: assigned to practice patient 4412 (Haugen, Ørjan"),
+        "{}",
+        r.stdout
+    );
     let pid: i64 = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row(

@@ -297,6 +297,10 @@ pub(super) async fn prepare(
         } else {
             None
         },
+        patient_select: match &sql.patient_select {
+            Some(q) => Some(p(q).await?),
+            None => None,
+        },
         data_insert: if sql.mapped {
             Some(p(&sql.data_insert).await?)
         } else {

@@ -5,7 +5,7 @@
 //! [`validate`]: a mapping checked against the live table; the writes are here.
 
 use crate::mapping::{Ident, Kind, Mapping, Source};
-use crate::row::{decide, existing_outcome, Decision, Existing, NoteRow};
+use crate::row::{decide, Decision, Existing, NoteRow};
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::spec::{PgSpec, SslMode};
 use crate::sql::Statements;
@@ -27,6 +27,7 @@ struct Prepared {
     claim_insert: Statement,
     claim_select: Statement,
     claim_update: Option<Statement>,
+    patient_select: Option<Statement>,
     data_insert: Option<Statement>,
     data_update: Statement,
     lookup: Option<Statement>,
@@ -76,7 +77,7 @@ impl PgTarget {
             None => Mapping::default_schema(),
         };
         if let Some(s) = &mapping.patient_search {
-            crate::search::check_reads_only(&s.query)?;
+            crate::search::check_reads_only(&s.query, "patient_search")?;
             check_search_reads_only(&spec, &mut client, &s.query_for(true), &opts).await?;
         }
         let sources = mapping.sources();
@@ -310,28 +311,34 @@ impl PgTarget {
             .query_one(&st.claim_select, &[&row.uuid])
             .await
             .map_err(err)?;
-        let existing = Existing {
+        let mut existing = Existing {
             sha: r.try_get(0).map_err(err)?,
             imported_at: r.try_get::<_, PgTime>(1).map_err(err)?.0,
             imported_by: r.try_get(2).map_err(err)?,
+            patient: None,
         };
-        match decide(&existing, row, ctx) {
-            Decision::Unchanged => Ok(existing_outcome(row, ImportResult::Unchanged, &existing)),
-            Decision::Conflict => Ok(existing_outcome(row, ImportResult::Conflict, &existing)),
-            Decision::Update => {
-                if let Some(u) = &st.claim_update {
-                    tx.execute(u, &log_params).await.map_err(err)?;
-                }
-                let key = Val::Text(row.uuid.clone());
-                let mut params = vals.clone();
-                params.push(&key);
-                let n = tx.execute(&st.data_update, &params).await.map_err(err)?;
-                if n == 0 && self.sql.mapped {
-                    self.insert_data(tx, st, row, &vals).await?;
-                }
-                Ok(row.outcome(ImportResult::Updated, ctx))
-            }
+        if let Some(q) = &st.patient_select {
+            // The practice table's uuid column may be `uuid`: bound as a value that fits it.
+            let key = Val::Text(row.uuid.clone());
+            existing.patient = match tx.query_opt(q, &[&key]).await.map_err(err)? {
+                Some(r) => Some(r.try_get::<_, Option<String>>(0).map_err(err)?),
+                None => None,
+            };
         }
+        if let Decision::Settled(done) = decide(&existing, row, ctx) {
+            return Ok(done);
+        }
+        if let Some(u) = &st.claim_update {
+            tx.execute(u, &log_params).await.map_err(err)?;
+        }
+        let key = Val::Text(row.uuid.clone());
+        let mut params = vals.clone();
+        params.push(&key);
+        let n = tx.execute(&st.data_update, &params).await.map_err(err)?;
+        if n == 0 && self.sql.mapped {
+            self.insert_data(tx, st, row, &vals).await?;
+        }
+        Ok(row.outcome(ImportResult::Updated, ctx))
     }
 
     async fn insert_data(

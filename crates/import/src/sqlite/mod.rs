@@ -2,7 +2,7 @@
 
 use crate::error::sqlite_err;
 use crate::mapping::{Ident, Kind, Mapping, Source};
-use crate::row::{decide, existing_outcome, Decision, Existing, NoteRow};
+use crate::row::{decide, Decision, Existing, NoteRow};
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::sql::Statements;
 use crate::value::{parse_time, sqlite_val, Val};
@@ -10,7 +10,9 @@ use crate::{
     ConnectOptions, ImportContext, ImportError, ImportOutcome, ImportResult, ImportTarget,
     PatientCandidate,
 };
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{
+    params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -139,7 +141,7 @@ fn write_note(
     if claimed {
         return Ok(row.outcome(ImportResult::Imported, ctx));
     }
-    let existing = conn
+    let mut existing = conn
         .prepare_cached(&sql.claim_select)
         .and_then(|mut s| {
             s.query_row(params![row.uuid], |r| {
@@ -148,42 +150,49 @@ fn write_note(
                     sha: r.get(0)?,
                     imported_at: parse_time(&at).unwrap_or_default(),
                     imported_by: r.get(2)?,
+                    patient: None,
                 })
             })
         })
         .map_err(err)?;
-    match decide(&existing, row, ctx) {
-        Decision::Unchanged => Ok(existing_outcome(row, ImportResult::Unchanged, &existing)),
-        Decision::Conflict => Ok(existing_outcome(row, ImportResult::Conflict, &existing)),
-        Decision::Update => {
-            if sql.mapped {
-                conn.prepare_cached(&sql.claim_update)
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            row.uuid,
-                            row.sha,
-                            Val::Time(row.now),
-                            ctx.user,
-                            ctx.workstation,
-                            table
-                        ])
-                    })
-                    .map_err(err)?;
-            }
-            let mut params: Vec<&dyn rusqlite::ToSql> =
-                row.vals.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
-            params.push(&row.uuid);
-            let n = conn
-                .prepare_cached(&sql.data_update)
-                .and_then(|mut s| s.execute(params.as_slice()))
-                .map_err(err)?;
-            if n == 0 && sql.mapped {
-                // The practice row was deleted since: write it again.
-                insert_data(conn, inner, row)?;
-            }
-            Ok(row.outcome(ImportResult::Updated, ctx))
-        }
+    if let Some(q) = &sql.patient_select {
+        existing.patient = conn
+            .prepare_cached(q)
+            .and_then(|mut s| {
+                s.query_row(params![row.uuid], |r| r.get::<_, Option<String>>(0))
+                    .optional()
+            })
+            .map_err(err)?;
     }
+    if let Decision::Settled(done) = decide(&existing, row, ctx) {
+        return Ok(done);
+    }
+    if sql.mapped {
+        conn.prepare_cached(&sql.claim_update)
+            .and_then(|mut s| {
+                s.execute(params![
+                    row.uuid,
+                    row.sha,
+                    Val::Time(row.now),
+                    ctx.user,
+                    ctx.workstation,
+                    table
+                ])
+            })
+            .map_err(err)?;
+    }
+    let mut params: Vec<&dyn rusqlite::ToSql> =
+        row.vals.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+    params.push(&row.uuid);
+    let n = conn
+        .prepare_cached(&sql.data_update)
+        .and_then(|mut s| s.execute(params.as_slice()))
+        .map_err(err)?;
+    if n == 0 && sql.mapped {
+        // The practice row was deleted since: write it again.
+        insert_data(conn, inner, row)?;
+    }
+    Ok(row.outcome(ImportResult::Updated, ctx))
 }
 
 fn insert_data(conn: &Connection, inner: &Inner, row: &NoteRow) -> Result<(), ImportError> {

@@ -163,7 +163,7 @@ pub(super) fn validate(conn: &Connection, m: &Mapping) -> Result<(), ImportError
         }
     }
     if let Some(s) = &m.patient_search {
-        crate::search::check_reads_only(&s.query)?;
+        crate::search::check_reads_only(&s.query, "patient_search")?;
         let does_not_run = |e: rusqlite::Error| {
             ImportError::BadMapping(format!(
                 "patient_search.query does not run on this database: {e}"

@@ -25,6 +25,7 @@ fn within_second(t: &DateTime<Utc>) -> bool {
 pub(super) fn needs_row(f: &NoteFilter) -> bool {
     f.note_type.is_some()
         || f.author.is_some()
+        || f.needs_patient
         || f.since.as_ref().is_some_and(within_second)
         || f.before.as_ref().is_some_and(within_second)
 }
@@ -77,6 +78,10 @@ pub(super) fn push_filter(
             " AND n.author_user_id = ?"
         });
         args.push(Box::new(a.clone()));
+    }
+    if f.needs_patient {
+        sql.push_str(" AND ");
+        sql.push_str(crate::patients::NEEDS_PATIENT);
     }
 }
 

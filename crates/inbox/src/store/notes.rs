@@ -20,7 +20,14 @@ pub(super) fn list_blocking(c: &Connection, q: &ListQuery) -> Result<Vec<NoteRec
 
 /// The list's SQL and its arguments (also for its query plan in tests).
 pub(super) fn list_sql(q: &ListQuery) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE 1");
+    // The few notes that need a patient have their own partial index: walked instead of
+    // every note (SQLite has no statistics to find it), unless one patient's notes are asked.
+    let index = if q.filter.needs_patient && q.patient_uuid.is_none() {
+        crate::patients::NEEDS_PATIENT_INDEX
+    } else {
+        ""
+    };
+    let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n {index} WHERE 1");
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(s) = q.status {
         sql.push_str(" AND n.status = ?");
@@ -93,6 +100,29 @@ pub(super) fn set_statuses_blocking(
 }
 
 /// One note's move to `to` inside the caller's transaction: the rules, the update, the audit.
+/// Undo of a dismissal gives a revised note its `revised` back: allowed only when the note's
+/// latest status change was `revised` → `dismissed` (a person cannot otherwise mark a note
+/// revised; only Askara's newer version does).
+fn undoes_dismissal_of_revised(
+    tx: &Connection,
+    uuid: &str,
+    from: Status,
+    to: Status,
+) -> Result<bool, InboxError> {
+    if (from, to) != (Status::Dismissed, Status::Revised) {
+        return Ok(false);
+    }
+    let last: Option<(Option<Status>, Option<Status>)> = tx
+        .prepare_cached(
+            "SELECT from_status, to_status FROM audit_events
+              WHERE note_uuid = ?1 AND to_status IS NOT NULL
+              ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([uuid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(last == Some((Some(Status::Revised), Some(Status::Dismissed))))
+}
+
 fn change_status(
     tx: &Connection,
     uuid: String,
@@ -114,12 +144,14 @@ fn change_status(
         });
     }
     if let Err(reason) = from.can_change_to(to) {
-        return Err(InboxError::InvalidTransition {
-            uuid,
-            from,
-            to,
-            reason,
-        });
+        if !undoes_dismissal_of_revised(tx, &uuid, from, to)? {
+            return Err(InboxError::InvalidTransition {
+                uuid,
+                from,
+                to,
+                reason,
+            });
+        }
     }
     let at = ts(now);
     tx.prepare_cached("UPDATE notes SET status = ?2, status_changed_at = ?3 WHERE uuid = ?1")?
