@@ -7,6 +7,9 @@ need_pkgs=()
 want=(build-essential pkg-config libssl-dev libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools postgresql openssl)
 # The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests under Xvfb.
 want+=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev xvfb webkit2gtk-driver xauth)
+# Packaging (scripts/package.sh) and its install test: dependencies from the binary, lintian,
+# and X tools to see the installed app's window.
+want+=(dpkg-dev lintian x11-utils x11-apps)
 # The UI's unit tests (Vitest) and type-check run on Node.js 18+ with npm.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 for p in "${want[@]}"; do

@@ -30,4 +30,6 @@ XDG_DATA_HOME="$keyring_dir" ASKARA_E2E=1 ASKARA_REQUIRE_KEYRING=1 \
   echo -n askara-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
   exec cargo test --workspace --locked --no-fail-fast
 '
+echo "== Linux packages: make, lintian, install, start, purge"
+./scripts/package-test.sh
 echo "== all checks passed"
