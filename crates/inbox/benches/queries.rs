@@ -605,6 +605,19 @@ async fn main() {
         needs_patient: true,
         ..Default::default()
     };
+    println!(
+        "plan (common word within needs patient): {:?}",
+        explain_search(
+            &path,
+            &test_key(),
+            "patient",
+            &SearchQuery {
+                filter: needs.clone(),
+                ..Default::default()
+            }
+        )
+        .unwrap()
+    );
     let needs_list = measure("list filtered: needs patient, limit 50", runs, |_| {
         let q = ListQuery {
             limit: Some(50),

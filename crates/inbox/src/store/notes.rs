@@ -20,14 +20,7 @@ pub(super) fn list_blocking(c: &Connection, q: &ListQuery) -> Result<Vec<NoteRec
 
 /// The list's SQL and its arguments (also for its query plan in tests).
 pub(super) fn list_sql(q: &ListQuery) -> (String, Vec<Box<dyn ToSql>>) {
-    // The few notes that need a patient have their own partial index: walked instead of
-    // every note (SQLite has no statistics to find it), unless one patient's notes are asked.
-    let index = if q.filter.needs_patient && q.patient_uuid.is_none() {
-        crate::patients::NEEDS_PATIENT_INDEX
-    } else {
-        ""
-    };
-    let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n {index} WHERE 1");
+    let mut sql = format!("SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n WHERE 1");
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(s) = q.status {
         sql.push_str(" AND n.status = ?");
