@@ -59,6 +59,8 @@ if [ -z "$depends" ]; then
   echo "package: dpkg-shlibdeps found no dependencies for the binary" >&2
   exit 1
 fi
+# The tray icon's library is loaded at run time (dlopen), so dpkg-shlibdeps cannot see it.
+depends="$depends, libayatana-appindicator3-1"
 deps_json=$(printf '%s' "$depends" | python3 -c 'import json,sys; print(json.dumps([d.strip() for d in sys.stdin.read().split(",") if d.strip()]))')
 
 # Debian's documentation files: the copyright, and the changelog compressed as policy wants.

@@ -265,7 +265,16 @@ retentionDays: number,
 /**
  * Minutes without activity before the desktop locks (1–240; an IT policy file wins).
  */
-idleLockMinutes: number, };
+idleLockMinutes: number, 
+/**
+ * Closing the window hides it to the tray; polling, notifications and imports go on.
+ * `false`: closing the window quits.
+ */
+closeToTray: boolean, 
+/**
+ * Start the desktop app (hidden in the tray) when this user logs in (`crate::autostart`).
+ */
+startAtLogin: boolean, };
 
 export type Check = { ok: boolean, message: string, };
 

@@ -70,6 +70,8 @@ function readSettings() {
       importTarget: v('importTarget'),
       mappingFile: v('mappingFile'),
       notifyNewNotes: /** @type {HTMLInputElement} */ (f.elements.namedItem('notifyNewNotes')).checked,
+      closeToTray: /** @type {HTMLInputElement} */ (f.elements.namedItem('closeToTray')).checked,
+      startAtLogin: /** @type {HTMLInputElement} */ (f.elements.namedItem('startAtLogin')).checked,
       retentionDays: Number(v('retentionDays')) || 30,
       idleLockMinutes: idle.disabled ? (loaded?.idleLockMinutes ?? 10) : Number(v('idleLockMinutes')) || 10,
     }),

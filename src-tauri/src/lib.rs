@@ -9,6 +9,7 @@ pub mod loopback;
 pub mod notify;
 pub mod patient_views;
 pub mod status;
+pub mod tray;
 pub mod views;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct Options {
     pub demo_every: Option<u64>,
     /// Demo: how many notes the simulator starts with (default 60).
     pub demo_notes: Option<usize>,
+    /// Start with the window hidden in the tray (the start-at-login entry).
+    pub hidden: bool,
 }
 
 impl Options {
@@ -42,6 +45,7 @@ impl Options {
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--demo" => o.demo = true,
+                "--hidden" => o.hidden = true,
                 "--data-dir" => {
                     o.data_dir = Some(args.next().ok_or("--data-dir needs a folder")?.into())
                 }
@@ -61,7 +65,7 @@ impl Options {
                 }
                 "-h" | "--help" => {
                     return Err(
-                        "usage: askara-inbox-desktop [--demo [--demo-every SECS] [--demo-notes N]] [--data-dir DIR]"
+                        "usage: askara-inbox-desktop [--demo [--demo-every SECS] [--demo-notes N]] [--data-dir DIR] [--hidden]"
                             .into(),
                     )
                 }
@@ -106,6 +110,37 @@ impl core::Shell for TauriShell {
         // Through the exit events, so `Core::shutdown` drains as on any quit.
         self.0.request_restart();
     }
+    fn new_count(&self, new: u64) {
+        tray::set_count(&self.0, new);
+    }
+}
+
+/// One app per data dir: `Some(guard)` when this process is the one (keep it until exit);
+/// `None` after asking the running one to show its window. The demo runs on a fresh temp dir
+/// and never collides.
+fn claim_data_dir(opts: &Options) -> Option<app::instance::Guard> {
+    if opts.demo {
+        return None;
+    }
+    let dir = match app::paths::data_dir(opts.data_dir.clone()) {
+        Ok(d) => d,
+        // Core::open says it again, in the window's error path.
+        Err(_) => return None,
+    };
+    match app::instance::claim(&dir, std::time::Duration::from_secs(10)) {
+        Ok(app::instance::Instance::First(guard)) => Some(guard),
+        Ok(app::instance::Instance::Running) => {
+            eprintln!(
+                "Askara Inbox is already running on {}: its window was brought to the front",
+                dir.display()
+            );
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("askara-inbox-desktop: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>, error::CmdError> {
@@ -135,6 +170,7 @@ pub fn run() {
             std::process::exit(2);
         }
     };
+    let mut instance = claim_data_dir(&opts);
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
@@ -191,7 +227,20 @@ pub fn run() {
             .title(title)
             .inner_size(1280.0, 760.0)
             .min_inner_size(960.0, 560.0)
+            .visible(!opts.hidden)
             .build()?;
+            if let Err(e) = tray::install(app.handle(), core.clone()) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
+            if let Some(mut guard) = instance.take() {
+                let handle = app.handle().clone();
+                guard.on_show(move || {
+                    let h = handle.clone();
+                    let _ = handle.run_on_main_thread(move || tray::show_main(&h));
+                });
+                // Held, as app state, until the process ends.
+                app.manage(guard);
+            }
             tauri::async_runtime::spawn(async move { core.start().await });
             // Ctrl-C or SIGTERM close the app as the window would (the demo cleans up).
             let handle = app.handle().clone();
@@ -200,6 +249,21 @@ pub fn run() {
                 handle.exit(0);
             });
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing hides to the tray (the poller, notifications and imports go on), unless
+            // the person chose "close quits" in Settings.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let hides = window
+                    .app_handle()
+                    .try_state::<Arc<core::Core>>()
+                    .is_some_and(|c| c.close_hides());
+                if hides && window.label() == "main" {
+                    api.prevent_close();
+                    let _ = window.hide();
+                    tracing::info!("window closed to the tray");
+                }
+            }
         })
         .build(tauri::generate_context!());
     let app = match app {

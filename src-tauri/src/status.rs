@@ -109,6 +109,12 @@ pub fn problem(status: &SyncStatus) -> Option<Problem> {
                 status.next_poll_at,
                 false,
             ),
+            "another_poller" => (
+                "Another Askara Inbox on this computer is syncing this inbox".into(),
+                "Nothing to do: this app takes over syncing when the other stops (`askara-inbox sync`, or another copy of the app)".into(),
+                None,
+                false,
+            ),
             "inbox" => (
                 "The local inbox database failed".into(),
                 crate::error::desktop_words(&message),
@@ -178,6 +184,9 @@ mod tests {
         assert!(p.until.is_some() && p.fix.contains("retrying"));
         let p = problem(&failed("storage")).unwrap();
         assert!(p.fix.contains("keyring"));
+        let p = problem(&failed(app::sync::ANOTHER_POLLER)).unwrap();
+        assert!(p.summary.contains("Another Askara Inbox") && !p.needs_sign_in);
+        assert!(p.fix.contains("takes over"));
         assert!(problem(&failed("something_new")).is_some());
     }
 

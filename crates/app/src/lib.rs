@@ -22,6 +22,7 @@
 //!   one (audited, undoable until the import).
 
 pub mod audit;
+pub mod autostart;
 pub mod credentials;
 pub mod erase;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod identity;
 pub mod idle_lock;
 pub mod importing;
 pub mod inbox_key;
+pub mod instance;
 pub mod note_text;
 pub mod paths;
 pub mod patients;

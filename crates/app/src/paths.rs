@@ -78,6 +78,9 @@ fn is_ours(name: &str) -> bool {
                 | "refresh.lock"
                 | "lock.json"
                 | "erase-requested"
+                | "desktop.lock"
+                | "desktop.sock"
+                | "poll.lock"
         )
 }
 

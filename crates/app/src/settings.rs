@@ -60,6 +60,13 @@ pub struct Settings {
     // The idle lock (`crate::idle_lock`).
     /// Minutes without activity before the desktop locks (1–240; an IT policy file wins).
     pub idle_lock_minutes: u32,
+
+    // All day in the background (desktop).
+    /// Closing the window hides it to the tray; polling, notifications and imports go on.
+    /// `false`: closing the window quits.
+    pub close_to_tray: bool,
+    /// Start the desktop app (hidden in the tray) when this user logs in (`crate::autostart`).
+    pub start_at_login: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +87,8 @@ impl Default for Settings {
             retention_days: crate::retention::DEFAULT_DAYS,
 
             idle_lock_minutes: crate::idle_lock::DEFAULT_MINUTES,
+            close_to_tray: true,
+            start_at_login: false,
         }
     }
 }

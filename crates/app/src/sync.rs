@@ -1,7 +1,14 @@
 //! The polling loop both front-ends run: started once, its status watched, and stopped by
 //! asking (the poll under way finishes; every page commits atomically) rather than killed.
+//!
+//! One poller per data dir, across processes: the desktop app, `askara-inbox sync` and
+//! `serve --poll` each take the exclusive poll lock ([`PollLock`], `poll.lock` in the data
+//! dir) before polling. One that cannot take it waits as a standby, saying so in its status
+//! ([`ANOTHER_POLLER`]), and takes over when the lock frees.
 
-use std::sync::Arc;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use askara::{ApiClient, SystemClock};
@@ -10,37 +17,131 @@ use inbox::InboxStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The status's `error_code` while another process polls this data dir and this one waits.
+pub const ANOTHER_POLLER: &str = "another_poller";
+
+/// The status's `error_message` with [`ANOTHER_POLLER`].
+pub const ANOTHER_POLLER_MESSAGE: &str = "another Askara Inbox on this computer (the desktop app or `askara-inbox sync`) is syncing this inbox; this one waits and takes over when it stops";
+
+/// The cross-process poll lock of one data dir: an advisory exclusive lock on `poll.lock`.
+/// The file is created 0600 and never deleted (deleting a lock file another process holds
+/// would let a third lock a new file beside it).
+#[derive(Debug, Clone)]
+pub struct PollLock {
+    path: PathBuf,
+    retry: Duration,
+}
+
+impl PollLock {
+    /// The lock file's name in the data dir.
+    pub const FILE: &'static str = "poll.lock";
+    /// How often a standby tries the lock again.
+    pub const RETRY: Duration = Duration::from_secs(5);
+
+    /// The poll lock of `data_dir`.
+    pub fn at(data_dir: &Path) -> PollLock {
+        PollLock {
+            path: data_dir.join(Self::FILE),
+            retry: Self::RETRY,
+        }
+    }
+
+    /// A standby tries the lock every `retry` (tests: a short one).
+    pub fn retry_every(mut self, retry: Duration) -> PollLock {
+        self.retry = retry;
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the lock if it is free: polling is this process's while the file is kept open.
+    /// `None` while another process (or another open of it in this one) holds it.
+    pub fn try_take(&self) -> std::io::Result<Option<File>> {
+        let mut open = std::fs::OpenOptions::new();
+        open.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            open.mode(0o600);
+            let f = open.open(&self.path)?;
+            // One an earlier version or another tool left readable: ours are private.
+            if let Ok(meta) = f.metadata() {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
+                }
+            }
+            try_lock(f)
+        }
+        #[cfg(not(unix))]
+        {
+            try_lock(open.open(&self.path)?)
+        }
+    }
+}
+
+fn try_lock(f: File) -> std::io::Result<Option<File>> {
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// The lock file while this poller holds it; emptied (so the lock freed) when the
+/// [`Syncing`] is dropped, without waiting for the aborted task to be dropped.
+type Held = Arc<Mutex<Option<File>>>;
+
+fn release(held: &Held) {
+    held.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
 /// A running poller. Dropping it aborts the poller (between two statements of a poll, which
 /// is safe); [`Syncing::stop`] lets the poll under way finish first.
 pub struct Syncing {
     poller: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
     status: watch::Receiver<SyncStatus>,
+    held: Held,
 }
 
 impl Syncing {
     /// Starts polling `store` at `cfg`'s interval (the first poll at once, with the revision
     /// pass). Call inside a Tokio runtime.
-    pub fn start(api: Arc<ApiClient>, store: Arc<dyn InboxStore>, cfg: SyncConfig) -> Syncing {
+    ///
+    /// With `lock` (the data dir's [`PollLock`]), it polls only while holding the lock: when
+    /// another process holds it, it waits, publishes a status with [`ANOTHER_POLLER`], and
+    /// takes over when the lock frees. `None`: no lock (tests without a data dir). Should the
+    /// lock file be unusable (a file system without locks), it polls anyway, as before locks.
+    pub fn start(
+        api: Arc<ApiClient>,
+        store: Arc<dyn InboxStore>,
+        cfg: SyncConfig,
+        lock: Option<PollLock>,
+    ) -> Syncing {
         let poller = Poller::with_store(api, store, cfg, Arc::new(SystemClock));
         let (status_tx, status) = watch::channel(SyncStatus::default());
         let (stop, stop_rx) = watch::channel(false);
-        let poller = tokio::spawn(poller.run(status_tx, stop_rx));
+        let held: Held = Arc::default();
+        let poller = tokio::spawn(run(poller, lock, held.clone(), status_tx, stop_rx));
         Syncing {
             poller: Some(poller),
             stop,
             status,
+            held,
         }
     }
 
-    /// The status after every poll (`changed()` to wait for the next).
+    /// The status after every poll (`changed()` to wait for the next), and once when it
+    /// starts waiting for another process's poller ([`ANOTHER_POLLER`]).
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.status.clone()
     }
 
     /// Asks the poller to stop after the poll under way and waits for it, at most `timeout`
     /// (`None`: as long as it takes). `false`: it was still polling at the deadline and was
-    /// stopped.
+    /// stopped. A poller waiting for the lock stops at once.
     pub async fn stop(mut self, timeout: Option<Duration>) -> bool {
         let _ = self.stop.send(true);
         let Some(mut task) = self.poller.take() else {
@@ -62,10 +163,106 @@ impl Syncing {
     }
 }
 
+/// Takes the poll lock (waiting as a standby while another process holds it), then polls
+/// until asked to stop.
+async fn run(
+    poller: Poller,
+    lock: Option<PollLock>,
+    held: Held,
+    status: watch::Sender<SyncStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if let Some(lock) = lock {
+        let mut waiting = false;
+        loop {
+            match lock.try_take() {
+                Ok(Some(f)) => {
+                    *held.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                    break;
+                }
+                Ok(None) => {
+                    if !waiting {
+                        waiting = true;
+                        tracing::info!(
+                            lock = %lock.path().display(),
+                            "another process polls this inbox; waiting to take over"
+                        );
+                        status.send_modify(|s| {
+                            s.error_code = Some(ANOTHER_POLLER.into());
+                            s.error_message = Some(ANOTHER_POLLER_MESSAGE.into());
+                            s.next_poll_at = None;
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        lock = %lock.path().display(),
+                        error = %e,
+                        "cannot take the poll lock; polling without it"
+                    );
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(lock.retry) => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+        if waiting {
+            tracing::info!("the other poller stopped; polling here now");
+            status.send_if_modified(|s| {
+                let was = s.error_code.as_deref() == Some(ANOTHER_POLLER);
+                if was {
+                    s.error_code = None;
+                    s.error_message = None;
+                }
+                was
+            });
+        }
+    }
+    if *stop.borrow() {
+        return;
+    }
+    poller.run(status, stop).await;
+}
+
 impl Drop for Syncing {
     fn drop(&mut self) {
         if let Some(task) = self.poller.take() {
             task.abort();
         }
+        // Freed now, not when the runtime gets to drop the aborted task: a poller started
+        // right after this one (the desktop's "Sync now") takes it at once.
+        release(&self.held);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_poll_lock_is_exclusive_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = PollLock::at(dir.path());
+        let first = lock.try_take().unwrap().expect("free at first");
+        assert!(lock.try_take().unwrap().is_none(), "held by the first");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(lock.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(first);
+        assert!(lock.try_take().unwrap().is_some(), "free once dropped");
+        assert!(lock.path().exists(), "never deleted");
     }
 }

@@ -400,6 +400,7 @@ async fn syncing_reports_each_poll_and_stops_by_asking_or_at_the_deadline() {
         api_for(&sim),
         std::sync::Arc::new(inbox.clone()),
         cfg.clone(),
+        None,
     );
     let mut status = syncing.status();
     let report = tokio::time::timeout(Duration::from_secs(30), async {
@@ -418,7 +419,7 @@ async fn syncing_reports_each_poll_and_stops_by_asking_or_at_the_deadline() {
 
     // A poll stuck on a slow Askara: stopping waits until the deadline, then gives up on it.
     sim.faults().slow_next(50, Duration::from_secs(20));
-    let syncing = Syncing::start(api_for(&sim), std::sync::Arc::new(inbox.clone()), cfg);
+    let syncing = Syncing::start(api_for(&sim), std::sync::Arc::new(inbox.clone()), cfg, None);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = std::time::Instant::now();
     assert!(!syncing.stop(Some(Duration::from_millis(300))).await);

@@ -28,6 +28,8 @@ pub trait Shell: Send + Sync + 'static {
     /// `notes-changed`, `sync-status`, `sign-in`, `import-result`.
     fn emit(&self, event: &str, payload: Value);
     fn set_title(&self, title: &str);
+    /// The number of new notes changed (the tray shows it).
+    fn new_count(&self, _new: u64) {}
     /// A desktop notification (counts only, never patient data).
     fn notify(&self, n: &Notification);
     /// Quits (running the usual shutdown) and starts the app again: after "erase this
@@ -253,5 +255,11 @@ impl Core {
 
     pub fn settings(&self) -> Settings {
         lock(&self.settings).clone()
+    }
+
+    /// What closing the main window does: hide it to the tray (polling, notifications and
+    /// imports go on), or quit.
+    pub fn close_hides(&self) -> bool {
+        lock(&self.settings).close_to_tray
     }
 }

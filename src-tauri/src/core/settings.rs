@@ -21,6 +21,22 @@ impl Core {
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;
         }
+        // Start at login: the entry first, so a system that refuses it saves nothing. The
+        // demo never writes one (its data dir is temporary).
+        if settings.start_at_login != self.settings().start_at_login && self.demo.is_none() {
+            let exe = std::env::current_exe().map_err(|e| {
+                CmdError::new(
+                    "io",
+                    format!("cannot tell where this app is installed: {e}"),
+                )
+            })?;
+            app::autostart::set(
+                &app::autostart::user_config_dir()?,
+                settings.start_at_login,
+                &exe,
+                Some(&self.data_dir),
+            )?;
+        }
         settings.save(&self.data_dir)?;
         let was_syncing = lock(&self.sync).is_some();
         let idle_minutes = settings.idle_lock_minutes;

@@ -76,8 +76,13 @@ impl Core {
     pub fn start_sync(self: &Arc<Self>) -> Result<(), CmdError> {
         self.stop_sync();
         let api = self.api()?;
-        let syncing =
-            app::sync::Syncing::start(api, self.inbox.clone(), self.settings().sync_config());
+        // One poller per data dir: beside `askara-inbox sync` on it, this one waits.
+        let syncing = app::sync::Syncing::start(
+            api,
+            self.inbox.clone(),
+            self.settings().sync_config(),
+            Some(app::sync::PollLock::at(&self.data_dir)),
+        );
         let mut status_rx = syncing.status();
         *lock(&self.syncing) = true;
         let me = Arc::clone(self);
@@ -196,6 +201,7 @@ impl Core {
         if let Ok(c) = self.counts().await {
             self.shell
                 .set_title(&status::window_title(c.new, self.demo.is_some()));
+            self.shell.new_count(c.new);
         }
         self.shell.emit(
             "notes-changed",

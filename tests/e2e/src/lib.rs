@@ -216,3 +216,20 @@ pub async fn shot(c: &Client, paths: &Paths, name: &str) {
 pub fn text_of(id: &str) -> String {
     format!("(document.getElementById('{id}')?.textContent ?? '')")
 }
+
+/// Invokes a command from the page as the UI would; `Ok(value)` or `Err(code)`.
+pub async fn invoke(c: &Client, cmd: &str, args: Value) -> Result<Value, String> {
+    let out = c
+        .execute_async(
+            "const [cmd, args, done] = arguments; \
+             window.__TAURI_INTERNALS__.invoke(cmd, args) \
+               .then((v) => done({ok: v ?? null}), (e) => done({err: e?.code ?? String(e)}));",
+            vec![json!(cmd), args],
+        )
+        .await
+        .unwrap();
+    match out.get("ok") {
+        Some(v) => Ok(v.clone()),
+        None => Err(out["err"].as_str().unwrap_or_default().to_string()),
+    }
+}

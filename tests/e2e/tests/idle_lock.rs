@@ -8,7 +8,7 @@
 //! makes a missing one a failure). Its own test binary, so it never runs beside that test's app.
 #![allow(clippy::unwrap_used)]
 
-use askara_inbox_e2e::{click, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
+use askara_inbox_e2e::{click, invoke, js, prerequisites_or_skip, shot, text_of, wait_js, Driver};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -37,23 +37,6 @@ async fn type_into(c: &Client, id: &str, text: &str) {
     let input = c.find(Locator::Id(id)).await.unwrap();
     input.clear().await.unwrap();
     input.send_keys(text).await.unwrap();
-}
-
-/// Invokes a command from the page as the UI would; `Ok(value)` or `Err(code)`.
-async fn invoke(c: &Client, cmd: &str, args: Value) -> Result<Value, String> {
-    let out = c
-        .execute_async(
-            "const [cmd, args, done] = arguments; \
-             window.__TAURI_INTERNALS__.invoke(cmd, args) \
-               .then((v) => done({ok: v ?? null}), (e) => done({err: e?.code ?? String(e)}));",
-            vec![json!(cmd), args],
-        )
-        .await
-        .unwrap();
-    match out.get("ok") {
-        Some(v) => Ok(v.clone()),
-        None => Err(out["err"].as_str().unwrap_or_default().to_string()),
-    }
 }
 
 /// Searches for the sentinel note and opens it; its text is in the pane.

@@ -82,6 +82,21 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         }
     });
     let inbox = ctx.inbox()?;
+    // One poller per inbox: with --poll, the data dir's poll lock is held until serve ends.
+    // The receiver's poller cannot wait for it as a standby, so serve refuses to start beside
+    // another poller (a service manager's restart then takes over once it stops).
+    let lock = args.poll.then(|| app::sync::PollLock::at(&ctx.data_dir));
+    let _poll_lock = match lock.map(|l| l.try_take()) {
+        None => None,
+        Some(Ok(Some(held))) => Some(held),
+        Some(Ok(None)) => return Err(CliError::Conflict {
+            message: "another Askara Inbox on this computer (the desktop app or `askara-inbox sync`) is syncing this inbox: stop it, or run `serve` without --poll".into(),
+        }),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "cannot take the poll lock; polling without it");
+            None
+        }
+    };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         CliError::io(format!(
             "cannot listen on {addr}: {e}; pick another --listen"

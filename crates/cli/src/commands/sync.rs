@@ -28,7 +28,21 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     }
     let inbox = ctx.inbox()?;
     let cfg = ctx.settings.sync_config();
+    let lock = app::sync::PollLock::at(&ctx.data_dir);
     if args.once {
+        // One poller per inbox: a one-shot sync beside a running one would poll it twice.
+        let _held = match lock.try_take() {
+            Ok(Some(held)) => Some(held),
+            Ok(None) => {
+                return Err(CliError::Conflict {
+                    message: "another Askara Inbox on this computer (the desktop app or `askara-inbox sync`) is syncing this inbox, so `sync --once` did not poll: the other one keeps the inbox current".into(),
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the poll lock; polling without it");
+                None
+            }
+        };
         let clock: SharedClock = Arc::new(SystemClock);
         let mut poller = Poller::new(api, inbox, cfg, clock);
         let report = poller.try_full().await?;
@@ -51,8 +65,9 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
             .unwrap_or(days)
     };
     let _retention = app::retention::RetentionJob::start(store.clone(), days);
-    let syncing = app::sync::Syncing::start(api, store, cfg);
+    let syncing = app::sync::Syncing::start(api, store, cfg, Some(lock));
     let mut status = syncing.status();
+    let mut waiting = false;
     let stop = app::shutdown::signal();
     tokio::pin!(stop);
     loop {
@@ -60,7 +75,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
             changed = status.changed() => {
                 if changed.is_err() { break; }
                 let s = status.borrow_and_update().clone();
-                print_status(&s);
+                print_status(&s, &mut waiting);
             }
             // Ctrl-C or SIGTERM (systemd, `kill`): finish the poll under way, then stop.
             _ = &mut stop => break,
@@ -71,7 +86,18 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print_status(s: &SyncStatus) {
+/// One line per poll; while another process polls this inbox, one line when waiting starts.
+fn print_status(s: &SyncStatus, waiting: &mut bool) {
+    if s.error_code.as_deref() == Some(app::sync::ANOTHER_POLLER) {
+        if !std::mem::replace(waiting, true) {
+            eprintln!(
+                "waiting: {}",
+                s.error_message.as_deref().unwrap_or_default()
+            );
+        }
+        return;
+    }
+    *waiting = false;
     let next = s
         .next_poll_at
         .map(|t| {

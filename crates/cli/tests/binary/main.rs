@@ -8,5 +8,6 @@ mod commands;
 mod filters;
 mod import;
 mod patients;
+mod poll_lock;
 mod support;
 mod webhooks;
