@@ -12,6 +12,8 @@ want+=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicato
 want+=(dpkg-dev lintian x11-utils x11-apps)
 # The desktop end-to-end tests close and inspect the app's window as a window manager would.
 want+=(python3-xlib)
+# The Windows build, cross-compiled and linked here (scripts/windows-build.sh).
+want+=(gcc-mingw-w64-x86-64 file)
 # The UI's unit tests (Vitest) and type-check run on Node.js 18+ with npm.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 for p in "${want[@]}"; do

@@ -32,4 +32,6 @@ XDG_DATA_HOME="$keyring_dir" ASKARA_E2E=1 ASKARA_REQUIRE_KEYRING=1 \
 '
 echo "== Linux packages: make, lintian, install, start, purge"
 ./scripts/package-test.sh
+echo "== Windows: the desktop app and the CLI cross-built and linked (mingw-w64)"
+./scripts/windows-build.sh >/dev/null
 echo "== all checks passed"

@@ -66,6 +66,7 @@ fn restrict(dir: &std::path::Path) -> Result<(), AppError> {
 }
 
 /// The files Askara Inbox keeps in its data dir.
+#[cfg(unix)]
 fn is_ours(name: &str) -> bool {
     name.starts_with("inbox.")
         || matches!(
