@@ -107,6 +107,11 @@ impl core::Shell for TauriShell {
         }
     }
     fn restart(&self) {
+        // The data dir is the next process's: it starts before this one has exited, and would
+        // otherwise find it held and only ask this one to show its window.
+        if let Some(held) = self.0.try_state::<InstanceHold>() {
+            drop(held.0.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
         // Through the exit events, so `Core::shutdown` drains as on any quit.
         self.0.request_restart();
     }
@@ -114,6 +119,9 @@ impl core::Shell for TauriShell {
         tray::set_count(&self.0, new);
     }
 }
+
+/// This process's hold on its data dir (`app::instance`), let go only to restart.
+struct InstanceHold(std::sync::Mutex<Option<app::instance::Guard>>);
 
 /// One app per data dir: `Some(guard)` when this process is the one (keep it until exit);
 /// `None` after asking the running one to show its window. The demo runs on a fresh temp dir
@@ -238,8 +246,8 @@ pub fn run() {
                     let h = handle.clone();
                     let _ = handle.run_on_main_thread(move || tray::show_main(&h));
                 });
-                // Held, as app state, until the process ends.
-                app.manage(guard);
+                // Held, as app state, until the process ends (or restarts).
+                app.manage(InstanceHold(std::sync::Mutex::new(Some(guard))));
             }
             tauri::async_runtime::spawn(async move { core.start().await });
             // Ctrl-C or SIGTERM close the app as the window would (the demo cleans up).
