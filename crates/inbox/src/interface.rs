@@ -124,14 +124,6 @@ pub trait InboxStore: Send + Sync {
     ) -> Result<Vec<PatientAssignment>, InboxError> {
         Ok(Vec::new())
     }
-    /// Notes with no, a partial, or an unmatched patient and no assignment; newest first.
-    async fn needs_patient(
-        &self,
-        _limit: Option<usize>,
-        _offset: usize,
-    ) -> Result<Vec<NoteRecord>, InboxError> {
-        Ok(Vec::new())
-    }
     async fn needs_patient_count(&self) -> Result<u64, InboxError> {
         Ok(0)
     }
@@ -250,13 +242,6 @@ impl InboxStore for Inbox {
         uuids: Vec<String>,
     ) -> Result<Vec<PatientAssignment>, InboxError> {
         Inbox::patient_assignments(self, uuids).await
-    }
-    async fn needs_patient(
-        &self,
-        limit: Option<usize>,
-        offset: usize,
-    ) -> Result<Vec<NoteRecord>, InboxError> {
-        Inbox::needs_patient(self, limit, offset).await
     }
     async fn needs_patient_count(&self) -> Result<u64, InboxError> {
         Inbox::needs_patient_count(self).await

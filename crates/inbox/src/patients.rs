@@ -8,10 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::json;
 
 use crate::model::{NewAssignment, NoteRecord, PatientAssignment, PatientFetch, Status};
-use crate::store::{
-    audit, limit_param, note_from_row, note_status, opt_ts_col, refresh_patient, ts, ts_col,
-    NOTE_COLS, RECORD_TAIL,
-};
+use crate::store::{audit, limit_param, note_status, opt_ts_col, refresh_patient, ts, ts_col};
 use crate::{Inbox, InboxError};
 
 /// Whether `patient` (as a note embeds it) says something else than what is stored for
@@ -504,20 +501,16 @@ impl Inbox {
         limit: Option<usize>,
         offset: usize,
     ) -> Result<Vec<NoteRecord>, InboxError> {
-        self.run(move |c| {
-            let sql = format!(
-                "SELECT {NOTE_COLS}, {RECORD_TAIL} FROM notes n {NEEDS_PATIENT_INDEX} WHERE {NEEDS_PATIENT}
-                  ORDER BY n.id DESC LIMIT ?1 OFFSET ?2"
-            );
-            let mut st = c.prepare_cached(&sql)?;
-            let rows = st.query_map(
-                params![
-                    limit_param(limit),
-                    i64::try_from(offset).unwrap_or(i64::MAX)
-                ],
-                note_from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        // The list's own "Needs patient" filter: one query for the list, search and CLI.
+        self.list(crate::ListQuery {
+            status: None,
+            patient_uuid: None,
+            limit,
+            offset,
+            filter: crate::NoteFilter {
+                needs_patient: true,
+                ..Default::default()
+            },
         })
         .await
     }
