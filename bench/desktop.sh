@@ -34,7 +34,7 @@ INNER
 
 results="$work/results.txt"
 for i in $(seq "$runs"); do
-  dbus-run-session -- xvfb-run -a -s '-screen 0 1280x800x24' sh -c "
+  XDG_DATA_HOME="$work/keyring" dbus-run-session -- xvfb-run -a -s '-screen 0 1280x800x24' sh -c "
     echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
     sh '$work/one.sh' baseline '$base'
     sh '$work/one.sh' app '$app' --demo

@@ -1,7 +1,7 @@
 // @ts-check
 // The inbox UI. Plain ES module, no framework, no build step. Note data is only ever put into
 // the page with `textContent`: note content and names are text, never HTML.
-import { ipc, listen } from './ipc.js';
+import { ipc, listen, startEvents } from './ipc.js';
 import { VirtualList } from './list.js';
 import { fmtWhen } from './format.js';
 import { setParts } from './text.js';
@@ -413,13 +413,13 @@ async function main() {
     document.addEventListener(kind, () => noteActivity(), { capture: true, passive: true });
   }
 
-  await listen('notes-changed', (p) => onNotesChanged(p.reason));
-  await listen('sync-status', onStatus);
-  await listen('import-result', (r) => {
+  listen('notes-changed', (p) => onNotesChanged(p.reason));
+  listen('sync-status', onStatus);
+  listen('import-result', (r) => {
     if (state.note?.uuid === r.uuid) showImport(r);
   });
-  await listen('lock-state', onLockState);
-  await listen('sign-in', (p) => {
+  listen('lock-state', onLockState);
+  listen('sign-in', (p) => {
     if (p.state === 'signed_in') {
       state.forceSignIn = false;
       resetSignIn();
@@ -430,13 +430,24 @@ async function main() {
       signInFailed(p.error);
     }
   });
+  // From here on no event is missed: what follows reads the state they would change.
+  await startEvents({
+    onMissed: async () => {
+      await onLockState(await ipc.lockState());
+      onStatus(await ipc.status());
+      await onNotesChanged('missed');
+    },
+    onError: showError,
+  });
 
   // Locked already (the app quit locked): nothing of a note is asked for until the unlock.
   await onLockState(await ipc.lockState());
   await refreshCounts();
   if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients(), refreshFacets()]);
   onStatus(await ipc.status());
-  setInterval(renderStatus, 1000);
+  // The countdowns in the strip; nothing to redraw while the window is hidden in the tray.
+  setInterval(() => document.hidden || renderStatus(), 1000);
+  document.addEventListener('visibilitychange', () => document.hidden || renderStatus());
 }
 
 window.addEventListener('error', (e) => showError({ code: 'ui', message: `UI error: ${e.message}` }));

@@ -17,3 +17,12 @@ export function el(id, kind) {
   if (!(e instanceof want)) throw new Error(`#${id} is a <${tag}>, expected ${want.name}`);
   return /** @type {T} */ (e);
 }
+
+/**
+ * Sets an element's text only when it changes: the status strip is redrawn every second, and
+ * an unchanged text would still replace the element's text node and lay the page out again.
+ * @param {HTMLElement} e @param {string} text
+ */
+export function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
+}

@@ -3,6 +3,10 @@
 
 export type CmdError = { code: string, message: string, };
 
+export type UiEvent = { seq: number, event: string, payload: unknown, };
+
+export type EventBatch = { events: Array<UiEvent>, next: number, missed: boolean, };
+
 export type NoteStatus = "new" | "reviewed" | "imported" | "dismissed" | "revised";
 
 export type TextPart = { text: string, hit: boolean, };

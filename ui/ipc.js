@@ -159,15 +159,62 @@ export const ipc = {
   unassignPatient: (uuid) => call('unassign_patient', { uuid }),
 };
 
+/** @type {Map<string, (payload: any) => unknown>} */
+const handlers = new Map();
+
 /**
- * Subscribes to an event from Rust; resolves to a function that unsubscribes.
+ * Handles an event from Rust (one handler per event). Events are fetched by `startEvents`,
+ * not pushed: Tauri's `emit` runs a new script in the web view for each event, and WebKitGTK's
+ * web process keeps memory for every one (see src-tauri/src/events.rs).
  * @template {keyof Events} K
  * @param {K} event
- * @param {(payload: Events[K]) => void} handler
- * @returns {Promise<() => Promise<void>>}
+ * @param {(payload: Events[K]) => unknown} handler
  */
-export async function listen(event, handler) {
-  const cb = bridge.transformCallback((/** @type {{payload: Events[K]}} */ e) => handler(e.payload));
-  const eventId = await call('plugin:event|listen', { event, target: { kind: 'Any' }, handler: cb });
-  return () => call('plugin:event|unlisten', { event, eventId });
+export function listen(event, handler) {
+  handlers.set(event, handler);
+}
+
+/** @param {number} ms */
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes the events that happen from now on and hands each to its `listen` handler, in order,
+ * for as long as the page lives. Resolves once the starting point is known, so what the page
+ * reads after it cannot miss an event. `onMissed` runs when events were dropped (the page fell
+ * far behind): what the page shows must be read again. `pauseMs` spaces out retries after a
+ * failed fetch (tests shorten it).
+ * @param {{ onMissed: () => unknown, onError: (e: CmdError) => void, pauseMs?: number }} opts
+ */
+export async function startEvents({ onMissed, onError, pauseMs = 1000 }) {
+  /** @type {import('./ipc-types').EventBatch} */
+  const start = await call('next_events', { after: null });
+  const run = async () => {
+    let after = start.next;
+    for (;;) {
+      /** @type {import('./ipc-types').EventBatch} */
+      let batch;
+      try {
+        batch = await call('next_events', { after });
+      } catch (e) {
+        onError(/** @type {CmdError} */ (e));
+        await pause(pauseMs);
+        continue;
+      }
+      after = batch.next;
+      if (batch.missed) deliver(onMissed);
+      for (const e of batch.events) {
+        const h = handlers.get(e.event);
+        if (h) deliver(() => h(e.payload));
+      }
+    }
+  };
+  /** A failing handler is reported and the events go on. @param {() => unknown} f */
+  const deliver = (f) => {
+    try {
+      Promise.resolve(f()).catch((e) => onError(asError(e)));
+    } catch (e) {
+      onError(asError(e));
+    }
+  };
+  run();
 }

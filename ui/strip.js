@@ -2,7 +2,7 @@
 // Counts per status, the patient list, the status strip (sync, sign-in, problems) and which
 // screen shows.
 import { ipc } from './ipc.js';
-import { el } from './dom.js';
+import { el, setText } from './dom.js';
 import { state } from './state.js';
 import { reloadList } from './app.js';
 import { startSignIn } from './signin.js';
@@ -68,21 +68,22 @@ export function renderStatus() {
   const now = Date.now();
   const dot = $('strip-dot');
   const p = s.problem;
-  dot.className = `dot${p ? ' warn' : s.signedIn ? '' : ' off'}`;
+  const dotClass = `dot${p ? ' warn' : s.signedIn ? '' : ' off'}`;
+  if (dot.className !== dotClass) dot.className = dotClass;
   let sync = '';
   if (!s.signedIn) sync = 'Not signed in';
   else if (s.syncing && !s.lastSyncAt) sync = 'Syncing…';
   else sync = s.lastSyncAt ? `Synced ${fmtTime(s.lastSyncAt)}` : 'Not synced yet';
   if (s.signedIn && s.nextPollAt) sync += ` · next in ${fmtIn(s.nextPollAt, now)}`;
-  $('strip-sync').textContent = sync;
+  setText($('strip-sync'), sync);
   let acct = '';
   if (s.signedIn) {
     acct = `Signed in${s.account ? ` as ${s.account}` : ''}`;
     if (s.tokenExpiresAt) acct += ` (token ${fmtIn(s.tokenExpiresAt, now)})`;
     if (s.tokenStorage === 'memory') acct += ' · demo: no keyring, sign-in kept in memory';
   }
-  $('strip-account').textContent = acct;
-  $('strip-target').textContent = s.target ? `Target: ${s.target}` : 'No import target (Settings)';
+  setText($('strip-account'), acct);
+  setText($('strip-target'), s.target ? `Target: ${s.target}` : 'No import target (Settings)');
   $('problem').hidden = !p;
   $('strip-target').hidden = !!p;
   if (p) {
@@ -90,7 +91,7 @@ export function renderStatus() {
     if (p.code === 'rate_limited' && p.until) text += ` until ${fmtTime(p.until)}`;
     else if (p.until && new Date(p.until).getTime() > now) text += ` · retrying in ${fmtIn(p.until, now)}`;
     text += `. ${p.fix}.`;
-    $('problem-text').textContent = text.replace('..', '.');
+    setText($('problem-text'), text.replace('..', '.'));
     $('problem-signin').hidden = !p.needsSignIn;
   }
 }

@@ -4,6 +4,7 @@ use crate::core::{
     AppInfo, BulkStatusView, ConnectionReport, Core, FacetsView, FilterArgs, LockView, SignInView,
 };
 use crate::error::CmdError;
+use crate::events::{EventBatch, EventQueue};
 use crate::status::StatusView;
 use crate::views::{Counts, ImportView, NoteRow, NoteView, PatientView, VersionView};
 use app::Settings;
@@ -17,6 +18,12 @@ type CoreState<'a> = State<'a, Arc<Core>>;
 #[tauri::command]
 pub fn app_info(core: CoreState<'_>) -> AppInfo {
     core.info()
+}
+
+/// The window's events after `after` (see `events`): waits for one, up to `events::WAIT`.
+#[tauri::command]
+pub async fn next_events(queue: State<'_, Arc<EventQueue>>, after: Option<u64>) -> Res<EventBatch> {
+    Ok(queue.next(after, crate::events::WAIT).await)
 }
 
 #[tauri::command]

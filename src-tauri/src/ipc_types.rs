@@ -29,6 +29,8 @@ pub fn render() -> String {
     let cfg = Config::new().with_large_int("number".to_string());
     let decls = [
         decl::<CmdError>(&cfg),
+        decl::<crate::events::UiEvent>(&cfg),
+        decl::<crate::events::EventBatch>(&cfg),
         decl::<NoteStatus>(&cfg),
         decl::<TextPart>(&cfg),
         decl::<NoteRow>(&cfg),

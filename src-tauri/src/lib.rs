@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod core;
 pub mod error;
+pub mod events;
 pub mod ipc_types;
 pub mod loopback;
 pub mod notify;
@@ -11,11 +12,12 @@ pub mod patient_views;
 pub mod status;
 pub mod tray;
 pub mod views;
+pub mod webview;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-use tauri::{Emitter, Manager};
+use tauri::Manager;
 
 /// When the process started, for the start-up figures in the log (`bench/desktop.sh`).
 pub static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -79,13 +81,12 @@ impl Options {
     }
 }
 
-struct TauriShell(tauri::AppHandle);
+struct TauriShell(tauri::AppHandle, Arc<events::EventQueue>);
 
 impl core::Shell for TauriShell {
+    /// Queued for the window's `next_events`, not `emit`ted (see `events`).
     fn emit(&self, event: &str, payload: serde_json::Value) {
-        if let Err(e) = self.0.emit(event, payload) {
-            tracing::debug!(error = %e, event, "emit failed");
-        }
+        self.1.push(event, payload);
     }
     fn set_title(&self, title: &str) {
         if let Some(w) = self.0.get_webview_window("main") {
@@ -151,8 +152,12 @@ fn claim_data_dir(opts: &Options) -> Option<app::instance::Guard> {
     }
 }
 
-fn open_core(opts: &Options, handle: tauri::AppHandle) -> Result<Arc<core::Core>, error::CmdError> {
-    let shell: Arc<dyn core::Shell> = Arc::new(TauriShell(handle));
+fn open_core(
+    opts: &Options,
+    handle: tauri::AppHandle,
+    events: Arc<events::EventQueue>,
+) -> Result<Arc<core::Core>, error::CmdError> {
+    let shell: Arc<dyn core::Shell> = Arc::new(TauriShell(handle, events));
     if opts.demo {
         let every = std::time::Duration::from_secs(opts.demo_every.unwrap_or(4));
         let notes = opts.demo_notes.unwrap_or(60);
@@ -189,6 +194,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::next_events,
             commands::status,
             commands::list_notes,
             commands::search_notes,
@@ -221,13 +227,15 @@ pub fn run() {
             commands::unassign_patient,
         ])
         .setup(move |app| {
-            let core = open_core(&opts, app.handle().clone()).map_err(|e| {
+            let events = Arc::new(events::EventQueue::default());
+            app.manage(events.clone());
+            let core = open_core(&opts, app.handle().clone(), events).map_err(|e| {
                 eprintln!("askara-inbox-desktop: {}", e.message);
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
             app.manage(core.clone());
             let title = status::window_title(0, opts.demo);
-            tauri::WebviewWindowBuilder::new(
+            let window = tauri::WebviewWindowBuilder::new(
                 app,
                 "main",
                 tauri::WebviewUrl::App("index.html".into()),
@@ -237,6 +245,7 @@ pub fn run() {
             .min_inner_size(960.0, 560.0)
             .visible(!opts.hidden)
             .build()?;
+            webview::tune(&window);
             if let Err(e) = tray::install(app.handle(), core.clone()) {
                 tracing::warn!(error = %e, "no tray icon");
             }

@@ -3,12 +3,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { emit } from '@tauri-apps/api/event';
 
 // ui/ipc.js takes hold of window.__TAURI_INTERNALS__ when it loads, so the mock must exist
 // first. mockIPC fills in that same object again for each test, which the module keeps.
 mockIPC(() => {});
-const { ipc, listen } = await import('../../ui/ipc.js');
+const { ipc, listen, startEvents } = await import('../../ui/ipc.js');
 
 /** @type {import('vitest').Mock} */
 let handler;
@@ -16,8 +15,7 @@ let handler;
 beforeEach(() => {
   clearMocks();
   handler = vi.fn(() => null);
-  // shouldMockEvents: Tauri's mock keeps the listeners, so `emit` reaches them.
-  mockIPC((cmd, args) => handler(cmd, args), { shouldMockEvents: true });
+  mockIPC((cmd, args) => handler(cmd, args));
   vi.spyOn(/** @type {any} */ (window).__TAURI_INTERNALS__, 'invoke');
 });
 
@@ -146,47 +144,102 @@ describe('errors', () => {
   });
 });
 
-describe('listen', () => {
-  test('registers through plugin:event|listen and delivers payloads', async () => {
-    const got = vi.fn();
-    const unlisten = await listen('notes-changed', got);
-    expect(internals().invoke).toHaveBeenCalledWith('plugin:event|listen', {
-      event: 'notes-changed',
-      target: { kind: 'Any' },
-      handler: expect.any(Number),
+describe('events', () => {
+  /**
+   * `next_events` answering each of `answers` in turn (a value, or a function that throws),
+   * then never again, as when nothing more happens.
+   * @param {any[]} answers
+   */
+  function script(answers) {
+    const asked = [];
+    handler.mockImplementation((cmd, args) => {
+      if (cmd !== 'next_events') return null;
+      asked.push(args.after);
+      const a = answers.shift();
+      if (a === undefined) return new Promise(() => {});
+      return typeof a === 'function' ? a() : a;
     });
-    // The handler id names a callback registered with the bridge.
-    const id = internals().invoke.mock.calls[0][1].handler;
-    expect(internals().callbacks.has(id)).toBe(true);
+    return asked;
+  }
+  const batch = (next, events, missed = false) => ({ next, missed, events });
+  const settle = () => new Promise((r) => setTimeout(r, 0));
 
-    await emit('notes-changed', { reason: 'sync' });
-    await emit('sync-status', { syncing: true }); // another event: not delivered
-    expect(got).toHaveBeenCalledTimes(1);
-    expect(got).toHaveBeenCalledWith({ reason: 'sync' }); // the payload, not the envelope
+  test('start where Rust is, then hand each event to its handler in order', async () => {
+    const asked = script([
+      batch(7, []),
+      batch(9, [
+        { seq: 8, event: 'notes-changed', payload: { reason: 'sync' } },
+        { seq: 9, event: 'import-result', payload: { uuid: 'n-1' } },
+      ]),
+      batch(10, [{ seq: 10, event: 'notes-changed', payload: { reason: 'status' } }]),
+    ]);
+    const got = [];
+    listen('notes-changed', (p) => got.push(['changed', p.reason]));
+    listen('import-result', (p) => got.push(['import', p.uuid]));
+    const onMissed = vi.fn();
+    const onError = vi.fn();
+    await startEvents({ onMissed, onError });
+    // Resolved once the start is known: null asks for it without waiting.
+    expect(asked[0]).toBe(null);
+    await settle();
+    expect(got).toEqual([
+      ['changed', 'sync'],
+      ['import', 'n-1'],
+      ['changed', 'status'],
+    ]);
+    // Each fetch continues after the last one's `next`.
+    expect(asked).toEqual([null, 7, 9, 10]);
+    expect(onMissed).not.toHaveBeenCalled();
+    expect(onError).not.toHaveBeenCalled();
   });
 
-  test('unsubscribing calls plugin:event|unlisten with the event id, and stops delivery', async () => {
-    const got = vi.fn();
-    const unlisten = await listen('import-result', got);
-    const eventId = await internals().invoke.mock.results[0].value;
-    await unlisten();
-    expect(internals().invoke).toHaveBeenLastCalledWith('plugin:event|unlisten', {
-      event: 'import-result',
-      eventId,
-    });
-    await emit('import-result', { uuid: 'n-1' });
-    expect(got).not.toHaveBeenCalled();
+  test('dropped events make the page read everything again', async () => {
+    script([batch(0, []), batch(300, [{ seq: 300, event: 'sync-status', payload: {} }], true)]);
+    const onMissed = vi.fn();
+    const status = vi.fn();
+    listen('sync-status', status);
+    await startEvents({ onMissed, onError: vi.fn() });
+    await settle();
+    expect(onMissed).toHaveBeenCalledTimes(1);
+    expect(status).toHaveBeenCalledTimes(1);
   });
 
-  test('a refused listen rejects as a CmdError', async () => {
-    clearMocks();
-    mockIPC(() => {
-      throw 'event.listen not allowed';
+  test('a failed fetch is reported and tried again from the same place', async () => {
+    const asked = script([
+      batch(3, []),
+      () => {
+        throw { code: 'internal', message: 'ipc gone' };
+      },
+      batch(4, [{ seq: 4, event: 'notes-changed', payload: { reason: 'sync' } }]),
+    ]);
+    const got = vi.fn();
+    listen('notes-changed', got);
+    const onError = vi.fn();
+    await startEvents({ onMissed: vi.fn(), onError, pauseMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(onError).toHaveBeenCalledWith({ code: 'internal', message: 'ipc gone' });
+    expect(asked.slice(0, 3)).toEqual([null, 3, 3]);
+    expect(got).toHaveBeenCalledWith({ reason: 'sync' });
+  });
+
+  test('a failing handler is reported and later events still arrive', async () => {
+    script([
+      batch(0, []),
+      batch(2, [
+        { seq: 1, event: 'lock-state', payload: { locked: true } },
+        { seq: 2, event: 'sign-in', payload: { state: 'signed_in' } },
+      ]),
+    ]);
+    listen('lock-state', () => {
+      throw new Error('boom');
     });
-    await expect(listen('sign-in', () => {})).rejects.toEqual({
-      code: 'internal',
-      message: 'event.listen not allowed',
-    });
+    const signIn = vi.fn();
+    listen('sign-in', signIn);
+    const onError = vi.fn();
+    await startEvents({ onMissed: vi.fn(), onError });
+    await settle();
+    expect(onError).toHaveBeenCalledWith({ code: 'internal', message: 'Error: boom' });
+    expect(signIn).toHaveBeenCalledWith({ state: 'signed_in' });
   });
 });
 
@@ -250,9 +303,11 @@ describe('contract with src-tauri', () => {
     }
   });
 
-  test('event listening is allowed', () => {
-    expect(capability.permissions).toEqual(
-      expect.arrayContaining(['core:event:allow-listen', 'core:event:allow-unlisten']),
-    );
+  test('events come through next_events, not Tauri\'s listen', () => {
+    expect(rust.get('next_events')).toEqual([{ name: 'after', required: false }]);
+    expect(registered.has('next_events')).toBe(true);
+    expect(capability.permissions).toContain('allow-next-events');
+    // Nothing may subscribe to Tauri's emit: each event would be a script run in the page.
+    expect(capability.permissions.filter((p) => p.startsWith('core:event'))).toEqual([]);
   });
 });
