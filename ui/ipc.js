@@ -164,8 +164,8 @@ const handlers = new Map();
 
 /**
  * Handles an event from Rust (one handler per event). Events are fetched by `startEvents`,
- * not pushed: Tauri's `emit` runs a new script in the web view for each event, and WebKitGTK's
- * web process keeps memory for every one (see src-tauri/src/events.rs).
+ * not pushed: Tauri's `emit` evaluates a new script in the web view for each event (why that
+ * is avoided: src-tauri/src/events.rs).
  * @template {keyof Events} K
  * @param {K} event
  * @param {(payload: Events[K]) => unknown} handler

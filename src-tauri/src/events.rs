@@ -1,11 +1,13 @@
 //! Events for the window, fetched by the window rather than pushed into it.
 //!
-//! Tauri delivers `emit` by evaluating a script in the web view: a new script for every event,
-//! and WebKitGTK's web process keeps memory for each one it runs (measured in
-//! `bench/desktop-memory-results.md`: the app's web process grew tens of MiB per hour while it
-//! polled every 5 s). Here the core's events go into this queue and the UI takes them with a
-//! long-polling command (`next_events`), whose answer comes back through the IPC protocol like
-//! any command result, so nothing is evaluated.
+//! Tauri delivers `emit` by evaluating a new script in the web view for every event: a status
+//! every 5 s, all day. Scripts evaluated this way are a known source of WebKitGTK web-process
+//! growth (tauri-apps/tauri#3921), and the 45 MiB/h we measured on 2026-11-30 was with every
+//! event evaluated so (and drawing without compositing). Here the core's events go into this
+//! queue and the UI takes them with a long-polling command (`next_events`), whose answer comes
+//! back through the IPC protocol like any command result, so nothing is evaluated; the page
+//! also cannot miss an event between loading and subscribing. The measured trends, before and
+//! after: `bench/desktop-memory-results.md`.
 //!
 //! The queue is bounded. A status replaces the one before it still waiting (only the newest
 //! counts), and a UI that fell more than [`CAPACITY`] events behind is told it `missed` some and
