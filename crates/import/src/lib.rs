@@ -202,6 +202,36 @@ pub async fn connect(
     }
 }
 
+/// A plain connection to a PostgreSQL server with the import targets' rules: TLS as `sslmode`
+/// asks (`verify-full` by default off the machine), the password never sent to a server that
+/// was not verified, a connect timeout. For the other stores on the clinic's server (the shared
+/// inbox); the connection's task runs on the caller's runtime.
+pub async fn pg_client(
+    spec: &PgSpec,
+    opts: &ConnectOptions,
+) -> Result<tokio_postgres::Client, ImportError> {
+    let tls = tls::client_config(spec)?;
+    postgres::open_client(spec, &tls, opts).await
+}
+
+/// [`pg_client`] whose server notifications (`LISTEN`) arrive on the returned receiver, which
+/// ends when the connection does.
+pub async fn pg_listener(
+    spec: &PgSpec,
+    opts: &ConnectOptions,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+    ),
+    ImportError,
+> {
+    let tls = tls::client_config(spec)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = postgres::open_with_notifications(spec, &tls, opts, Some(tx)).await?;
+    Ok((client, rx))
+}
+
 /// The hex SHA-256 of a note's content, as stored in `content_sha256`.
 pub fn content_sha256(content: &str) -> String {
     use sha2::Digest;

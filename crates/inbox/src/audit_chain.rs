@@ -167,6 +167,12 @@ pub(crate) fn row_hash(prev: &str, id: i64, cols: [ValueRef<'_>; 7]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// [`row_hash`] for a store that keeps every column as text or null (the shared PostgreSQL
+/// inbox): the same encoding, so one verifier's rules hold for both.
+pub fn audit_row_hash(prev: &str, id: i64, cols: [Option<&str>; 7]) -> String {
+    row_hash(prev, id, cols.map(text))
+}
+
 fn put_bytes(h: &mut Sha256, b: &[u8]) {
     h.update((b.len() as u64).to_be_bytes());
     h.update(b);

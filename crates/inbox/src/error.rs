@@ -99,6 +99,14 @@ pub enum InboxError {
     #[error("an inbox background task failed ({0}); restart Askara Inbox")]
     Task(String),
 
+    /// The clinic's shared inbox (PostgreSQL) refused or failed; the message says what to do.
+    #[error("{0}")]
+    Server(String),
+
+    /// The clinic's shared inbox cannot be reached now; retrying later may succeed.
+    #[error("{0}")]
+    Unreachable(String),
+
     #[error("note {uuid} is already in the practice database: its patient can no longer be assigned or unassigned")]
     AssignmentClosed { uuid: String },
 }
@@ -119,6 +127,8 @@ impl InboxError {
             InboxError::WrongKey { .. } => ErrorCode::WrongKey,
             InboxError::Migration(_) | InboxError::FileAccess(_) => ErrorCode::Database,
             InboxError::Task(_) => ErrorCode::Internal,
+            InboxError::Server(_) => ErrorCode::Database,
+            InboxError::Unreachable(_) => ErrorCode::Busy,
             InboxError::AssignmentClosed { .. } => ErrorCode::InvalidTransition,
         }
     }

@@ -92,7 +92,7 @@ fn names_only(terms: &[String]) -> bool {
 }
 
 /// The tokens of already folded text, as the index's tokenizer splits it (letters and digits).
-pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
+pub fn tokens(folded: &str) -> impl Iterator<Item = &str> {
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())

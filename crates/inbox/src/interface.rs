@@ -63,6 +63,11 @@ pub trait InboxStore: Send + Sync {
     /// A person opened a note (audit action `read`); `false` when it repeats that person's
     /// previous read of it (see [`crate::READ_REPEAT_WINDOW`]).
     async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, InboxError>;
+    /// `actor` was shown the full text of all of `uuids` at once (`--json`): one `read` row
+    /// each, same repeat rule; the rows written.
+    async fn record_bulk_read(&self, uuids: Vec<String>, actor: &str) -> Result<usize, InboxError>;
+    /// Recomputes the whole tamper-evident audit chain.
+    async fn verify_audit(&self) -> Result<crate::AuditCheck, InboxError>;
     /// Newest first; one note's, or everything's.
     async fn audit_log(
         &self,
@@ -186,6 +191,12 @@ impl InboxStore for Inbox {
     }
     async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, InboxError> {
         Inbox::record_read(self, uuid, actor).await
+    }
+    async fn record_bulk_read(&self, uuids: Vec<String>, actor: &str) -> Result<usize, InboxError> {
+        Inbox::record_bulk_read(self, uuids, actor).await
+    }
+    async fn verify_audit(&self) -> Result<crate::AuditCheck, InboxError> {
+        Inbox::verify_audit(self).await
     }
     async fn audit_log(
         &self,

@@ -21,12 +21,14 @@ mod store;
 pub mod sync;
 pub mod webhook_queue;
 
-pub use audit_chain::{AuditBreak, AuditCheck, AuditProblem, AUDIT_GENESIS, READ_REPEAT_WINDOW};
+pub use audit_chain::{
+    audit_row_hash, AuditBreak, AuditCheck, AuditProblem, AUDIT_GENESIS, READ_REPEAT_WINDOW,
+};
 pub use db::SCHEMA_VERSION;
 pub use encryption::InboxKey;
 pub use error::{ErrorCode, InboxError};
 pub use filter::{DateBound, DateError, DateRange, NoteFacets, NoteFilter};
-pub use fold::{fold, fts_query, search_terms, Matcher};
+pub use fold::{fold, fts_query, search_terms, tokens, Matcher};
 pub use import_log::ImportAttempt;
 pub use interface::{InboxStore, ReceiverStore, WebhookQueue};
 pub use model::{
@@ -34,5 +36,6 @@ pub use model::{
     PatientAssignment, PatientFetch, PatientSummary, SearchOrder, SearchQuery, SearchResults,
     Source, Status, StatusChange,
 };
+pub use patients::unmatched_in;
 pub use retention::PruneReport;
 pub use store::{explain_list, explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

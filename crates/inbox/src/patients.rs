@@ -274,7 +274,7 @@ pub(crate) const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised
 pub(crate) const NEEDS_PATIENT_INDEX: &str = "INDEXED BY notes_needs_patient";
 
 /// Whether an import attempt's detail says the practice database had no single match.
-pub(crate) fn unmatched_in(detail: &serde_json::Value) -> bool {
+pub fn unmatched_in(detail: &serde_json::Value) -> bool {
     matches!(
         detail.get("code").and_then(serde_json::Value::as_str),
         Some("patient_not_found" | "patient_ambiguous")

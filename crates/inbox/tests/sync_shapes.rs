@@ -354,6 +354,16 @@ impl inbox::InboxStore for FailingStore {
     async fn record_read(&self, uuid: &str, actor: &str) -> Result<bool, inbox::InboxError> {
         self.inner.record_read(uuid, actor).await
     }
+    async fn record_bulk_read(
+        &self,
+        uuids: Vec<String>,
+        actor: &str,
+    ) -> Result<usize, inbox::InboxError> {
+        self.inner.record_bulk_read(uuids, actor).await
+    }
+    async fn verify_audit(&self) -> Result<inbox::AuditCheck, inbox::InboxError> {
+        self.inner.verify_audit().await
+    }
     async fn audit_log(
         &self,
         uuid: Option<String>,

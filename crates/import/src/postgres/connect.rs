@@ -7,10 +7,21 @@ use super::*;
 /// Opens a connection: TCP (or a local socket), TLS as `sslmode` asks, negotiated here
 /// rather than by tokio-postgres so that [`AuthGuard`] can watch the authentication on the
 /// decrypted stream; then tokio-postgres's startup and authentication over it.
-pub(super) async fn open(
+pub(crate) async fn open(
     spec: &PgSpec,
     tls: &Option<TlsPlan>,
     opts: &ConnectOptions,
+) -> Result<Client, ImportError> {
+    open_with_notifications(spec, tls, opts, None).await
+}
+
+/// [`open`], forwarding the server's notifications (LISTEN) to `notify`; the sender is
+/// dropped when the connection ends, so the receiver learns it.
+pub(crate) async fn open_with_notifications(
+    spec: &PgSpec,
+    tls: &Option<TlsPlan>,
+    opts: &ConnectOptions,
+    notify: Option<tokio::sync::mpsc::UnboundedSender<tokio_postgres::Notification>>,
 ) -> Result<Client, ImportError> {
     let mut cfg = tokio_postgres::Config::new();
     cfg.user(&spec.user)
@@ -55,11 +66,36 @@ pub(super) async fn open(
             })
         }
     };
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "postgres connection ended");
+    match notify {
+        None => {
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "postgres connection ended");
+                }
+            });
         }
-    });
+        Some(tx) => {
+            let mut connection = connection;
+            tokio::spawn(async move {
+                loop {
+                    let msg = std::future::poll_fn(|cx| connection.poll_message(cx)).await;
+                    match msg {
+                        Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                            if tx.send(n).is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "postgres connection ended");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            });
+        }
+    }
     Ok(client)
 }
 

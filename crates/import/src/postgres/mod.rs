@@ -57,6 +57,7 @@ mod validate;
 
 #[allow(unused_imports)]
 use connect::*;
+pub(crate) use connect::{open as open_client, open_with_notifications};
 pub(crate) use errors::pg_err;
 use errors::*;
 use validate::*;

@@ -1,0 +1,384 @@
+//! The shared inbox against a real PostgreSQL the test starts: init, the store's rules, roles as
+//! audit actors, the audit chain, search, live changes and the one-poller lock.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use import::pg_harness::TestPostgres;
+use import::{PgSpec, TargetSpec};
+use inbox::{
+    AuditCheck, AuditProblem, InboxError, InboxStore, ListQuery, Origin, SearchQuery, Source,
+    Status, WebhookQueue,
+};
+use inbox_pg::PgInbox;
+
+fn spec(pg: &TestPostgres, user: &str, password: &str) -> PgSpec {
+    let url = pg
+        .url_without_password
+        .replacen(import::pg_harness::USER, user, 1);
+    match TargetSpec::parse(&url).unwrap().with_password(password) {
+        TargetSpec::Postgres(p) => p,
+        other => panic!("not postgres: {other:?}"),
+    }
+}
+
+async fn owner(pg: &TestPostgres) -> PgInbox {
+    let s = spec(pg, import::pg_harness::USER, &pg.password);
+    inbox_pg::init(s.clone(), "test".into()).await.unwrap();
+    PgInbox::connect(s, "test".into()).await.unwrap()
+}
+
+/// A login role that is a member of `group`, connected.
+async fn member(pg: &TestPostgres, name: &str, group: &str) -> PgInbox {
+    pg.run_sql(&format!(
+        "CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}' IN ROLE {group}"
+    ))
+    .unwrap();
+    PgInbox::connect(spec(pg, name, &format!("pw-{name}")), "test".into())
+        .await
+        .unwrap()
+}
+
+fn note(uuid: &str, updated: &str, content: &str) -> askara::Note {
+    let v = serde_json::json!({
+        "uuid": uuid, "type": "consultation_note", "content": content,
+        "createdAt": "2026-12-01T08:00:00Z", "updatedAt": updated,
+        "patient": {"uuid": format!("p-{uuid}"), "firstName": "Åse", "lastName": "Ødegård",
+                    "externalId": "EXT-1"}
+    });
+    askara::Note::from_json(v).unwrap()
+}
+
+fn poll() -> Origin {
+    Origin::verified(Source::Poll)
+}
+
+#[tokio::test]
+async fn init_is_idempotent_and_a_desk_without_it_is_told_what_to_run() {
+    let pg = TestPostgres::start().unwrap();
+    let s = spec(&pg, import::pg_harness::USER, &pg.password);
+    let e = PgInbox::connect(s.clone(), "clinic".into())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("inbox init"), "{e}");
+    assert!(!e.to_string().contains('\n'));
+    let first = inbox_pg::init(s.clone(), "clinic".into()).await.unwrap();
+    assert_eq!(
+        (first.from_version, first.to_version),
+        (0, inbox_pg::SCHEMA_VERSION)
+    );
+    assert_eq!(first.created_roles.len(), 2);
+    let again = inbox_pg::init(s.clone(), "clinic".into()).await.unwrap();
+    assert_eq!(again.from_version, inbox_pg::SCHEMA_VERSION);
+    assert!(again.created_roles.is_empty());
+    PgInbox::connect(s, "clinic".into()).await.unwrap();
+}
+
+#[tokio::test]
+async fn ingest_is_idempotent_keeps_versions_and_search_folds_accents() {
+    let pg = TestPostgres::start().unwrap();
+    let inbox = owner(&pg).await;
+    let n1 = note("n1", "2026-12-01T08:00:00Z", "Blood pressure reviewed.");
+    let r = inbox
+        .ingest_from(
+            vec![n1.clone(), n1.clone()],
+            poll(),
+            vec![("cursor".into(), "a".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.inserted, vec!["n1".to_string()]);
+    assert_eq!(r.unchanged, 1);
+    let again = inbox.ingest_from(vec![n1], poll(), vec![]).await.unwrap();
+    assert!(!again.changed());
+    assert_eq!(
+        inbox.sync_state("cursor").await.unwrap().as_deref(),
+        Some("a")
+    );
+
+    inbox
+        .set_status("n1", Status::Reviewed, "ignored")
+        .await
+        .unwrap();
+    let n1b = note(
+        "n1",
+        "2026-12-01T09:00:00.123456789Z",
+        "Blood pressure high: hypertension.",
+    );
+    let r = inbox.ingest_from(vec![n1b], poll(), vec![]).await.unwrap();
+    assert_eq!(r.revised, vec!["n1".to_string()]);
+    let got = inbox.get("n1").await.unwrap().unwrap();
+    assert_eq!(got.status, Status::Revised);
+    assert_eq!(got.updated_at_raw, "2026-12-01T09:00:00.123456789Z");
+    let older = note("n1", "2026-12-01T08:30:00Z", "older");
+    assert_eq!(
+        inbox
+            .ingest_from(vec![older], poll(), vec![])
+            .await
+            .unwrap()
+            .stale,
+        1
+    );
+    let versions = inbox.versions("n1").await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].content, "Blood pressure reviewed.");
+    // Nanoseconds survive, so the same revision again is unchanged, not revised again.
+    let same = note(
+        "n1",
+        "2026-12-01T09:00:00.123456789Z",
+        "Blood pressure high: hypertension.",
+    );
+    assert_eq!(
+        inbox
+            .ingest_from(vec![same], poll(), vec![])
+            .await
+            .unwrap()
+            .unchanged,
+        1
+    );
+
+    inbox
+        .ingest_from(
+            vec![note("n2", "2026-12-01T08:00:00Z", "Knee pain.")],
+            poll(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let q = SearchQuery::default();
+    let by = |t: &'static str| {
+        let inbox = inbox.clone();
+        let q = q.clone();
+        async move {
+            let mut u: Vec<String> = inbox
+                .search_detailed(t, q)
+                .await
+                .unwrap()
+                .notes
+                .into_iter()
+                .map(|n| n.uuid)
+                .collect();
+            u.sort();
+            u
+        }
+    };
+    assert_eq!(by("HYPERTENS").await, vec!["n1"]);
+    assert_eq!(by("odegard knee").await, vec!["n2"]);
+    assert_eq!(by("ØDEGÅRD").await, vec!["n1", "n2"]);
+    assert_eq!(by("ase hyp").await, vec!["n1"]);
+    assert!(by("nothing-like-this").await.is_empty());
+    assert!(by("'&|!:*").await.is_empty());
+    let patients = inbox.patients(Some("odeg".into()), 10).await.unwrap();
+    assert_eq!(patients.len(), 2);
+    let counts = inbox.counts().await.unwrap();
+    assert_eq!(counts[&Status::Revised], 1);
+    assert_eq!(counts[&Status::New], 1);
+    let list = inbox
+        .list(ListQuery {
+            patient_uuid: Some("p-n2".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(
+        matches!(inbox.verify_audit().await.unwrap(), AuditCheck::Intact { rows, .. } if rows >= 4)
+    );
+}
+
+#[tokio::test]
+async fn a_desk_acts_as_its_role_and_cannot_forge_or_rewrite_the_trail() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    server
+        .ingest_from(
+            vec![note("n1", "2026-12-01T08:00:00Z", "text")],
+            poll(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let desk = member(&pg, "dr_hansen", inbox_pg::STAFF_ROLE).await;
+    assert_eq!(desk.role(), "dr_hansen");
+    // The actor passed is ignored: the database says who it is.
+    let change = desk
+        .set_status("n1", Status::Reviewed, "os:someone-else")
+        .await
+        .unwrap();
+    assert!(change.changed);
+    let log = server.audit_log(Some("n1".into()), 10).await.unwrap();
+    assert_eq!(log[0].actor, "dr_hansen");
+    assert_eq!(log[0].action, "status_changed");
+    assert!(desk.record_read("n1", "x").await.unwrap());
+    assert!(
+        !desk.record_read("n1", "x").await.unwrap(),
+        "a repeat read within the window"
+    );
+
+    // Staff cannot ingest (only the clinic server's poller may).
+    let e = desk
+        .ingest_from(
+            vec![note("n9", "2026-12-01T08:00:00Z", "x")],
+            poll(),
+            vec![],
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("askara_inbox_poller"), "{e}");
+    // Nor rewrite or delete audit rows, nor write one in another's name.
+    let raw = tokio_postgres_client(&pg, "dr_hansen", "pw-dr_hansen").await;
+    for sql in [
+        "UPDATE askara_inbox.audit_events SET actor = 'x' WHERE id = 1",
+        "DELETE FROM askara_inbox.audit_events WHERE id = 1",
+        "INSERT INTO askara_inbox.audit_events (id, at, actor, action, prev_hash, hash)
+         VALUES (999, 'x', 'dr_olsen', 'read', 'x', 'x')",
+    ] {
+        assert!(raw.batch_execute(sql).await.is_err(), "{sql}");
+    }
+    // The owner, with triggers off, can alter a row: verify names it.
+    pg.run_sql(
+        "ALTER TABLE askara_inbox.audit_events DISABLE TRIGGER audit_events_no_update;
+         UPDATE askara_inbox.audit_events SET actor = 'dr_olsen' WHERE action = 'status_changed';",
+    )
+    .unwrap();
+    match server.verify_audit().await.unwrap() {
+        AuditCheck::Broken(b) => assert_eq!(b.problem, AuditProblem::Altered),
+        other => panic!("tampering not found: {other:?}"),
+    }
+}
+
+async fn tokio_postgres_client(pg: &TestPostgres, user: &str, pw: &str) -> tokio_postgres::Client {
+    let url = format!(
+        "postgres://{user}:{pw}@127.0.0.1:{}/{}?sslmode=disable",
+        pg.port,
+        import::pg_harness::DATABASE
+    );
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c
+}
+
+#[tokio::test]
+async fn two_desks_at_once_get_one_change_and_every_desk_hears_it() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    server
+        .ingest_from(
+            vec![note("n1", "2026-12-01T08:00:00Z", "text")],
+            poll(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let a = member(&pg, "reception", inbox_pg::STAFF_ROLE).await;
+    let b = member(&pg, "dr_berg", inbox_pg::STAFF_ROLE).await;
+    let mut feed = b.listen().await.unwrap();
+    let (x, y) = tokio::join!(
+        a.set_status("n1", Status::Dismissed, ""),
+        b.set_status("n1", Status::Dismissed, "")
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert!(
+        x.changed ^ y.changed,
+        "exactly one desk changed it: {x:?} {y:?}"
+    );
+    let heard = tokio::time::timeout(Duration::from_secs(5), feed.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(heard.uuid.as_deref(), Some("n1"));
+    let log = server.audit_log(Some("n1".into()), 10).await.unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.action == "status_changed").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn one_poller_holds_the_lock_and_hands_over_when_it_goes() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    let other = member(&pg, "server2", inbox_pg::POLLER_ROLE).await;
+    let lease = server
+        .try_poll_lease()
+        .await
+        .unwrap()
+        .expect("free at first");
+    assert!(lease.is_held());
+    assert!(other.try_poll_lease().await.unwrap().is_none());
+    drop(lease);
+    let mut took = None;
+    for _ in 0..50 {
+        if let Some(l) = other.try_poll_lease().await.unwrap() {
+            took = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(took.is_some(), "the standby took over");
+}
+
+#[tokio::test]
+async fn deliveries_queue_and_retention_prunes_with_audit() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    let ids = server
+        .enqueue_deliveries(vec![inbox::webhook_queue::NewDelivery {
+            body: "{}".into(),
+            webhook_id: Some("w".into()),
+            event_count: 1,
+            received_at: chrono::Utc::now(),
+        }])
+        .await
+        .unwrap();
+    let pending = server
+        .pending_deliveries(10, 1 << 20, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(pending.iter().map(|p| p.id).collect::<Vec<_>>(), ids);
+    server
+        .mark_processed(vec![(
+            ids[0],
+            inbox::webhook_queue::DeliveryState::Processed,
+            serde_json::json!({}),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(server.delivery_counts().await.unwrap().processed, 1);
+
+    server
+        .ingest_from(
+            vec![note("n1", "2026-12-01T08:00:00Z", "text")],
+            poll(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    server
+        .set_status("n1", Status::Dismissed, "")
+        .await
+        .unwrap();
+    let report = server
+        .prune(
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+            "retention",
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.notes, 1);
+    assert_eq!(report.patients, 1);
+    assert!(server.get("n1").await.unwrap().is_none());
+    let log = server.audit_log(Some("n1".into()), 10).await.unwrap();
+    assert_eq!(log[0].action, "removed");
+    assert!(matches!(
+        server.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+    assert!(matches!(
+        server.set_status("n1", Status::New, "").await,
+        Err(InboxError::NotFound { .. })
+    ));
+}
