@@ -1,7 +1,7 @@
 //! The audit trail as people read it: one note's history, and the check that the whole trail
-//! is as written (`inbox::Inbox::verify_audit`).
+//! is as written (`inbox::InboxStore::verify_audit`), for the local and the clinic inbox alike.
 
-use inbox::{AuditEvent, Inbox, InboxError, InboxStore};
+use inbox::{AuditEvent, InboxError, InboxStore};
 
 use crate::AppError;
 
@@ -21,6 +21,6 @@ pub async fn history(inbox: &dyn InboxStore, uuid: &str) -> Result<Vec<AuditEven
 }
 
 /// Checks the whole trail (see [`inbox::AuditCheck`]).
-pub async fn verify(inbox: &Inbox) -> Result<inbox::AuditCheck, AppError> {
+pub async fn verify(inbox: &dyn InboxStore) -> Result<inbox::AuditCheck, AppError> {
     Ok(inbox.verify_audit().await?)
 }

@@ -1,6 +1,7 @@
 //! Who is acting and where, for the audit log and the import target's `imported_by`, computed
 //! the same way for every front-end: the signed-in Askara user when there is one, else the OS
-//! account this process runs as; and the host name.
+//! account this process runs as; and the host name. On a clinic's shared inbox (PostgreSQL),
+//! the connected role instead ([`Identity::clinic_role`]).
 //!
 //! Never from environment variables: `USER=dr.x askara-inbox …` must not change who the audit
 //! log says acted. The OS account is looked up by the process's user id (`getpwuid_r` on Unix,
@@ -27,6 +28,17 @@ impl Identity {
     pub fn from_os() -> Identity {
         Identity {
             actor: format!("os:{}", os_account()),
+            workstation: workstation(),
+        }
+    }
+
+    /// Who acts through the clinic's shared inbox (PostgreSQL): the role this desk connected
+    /// as (`inbox_pg::PgInbox::role`), as the server's audit trigger requires (it refuses any
+    /// other actor), and the host name. Not the Askara user nor the OS account: on a shared
+    /// inbox the role is what the server can vouch for.
+    pub fn clinic_role(role: &str) -> Identity {
+        Identity {
+            actor: role.to_string(),
             workstation: workstation(),
         }
     }

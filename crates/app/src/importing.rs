@@ -147,19 +147,7 @@ pub async fn connect(
     if matches!(spec, TargetSpec::Postgres(_)) {
         let pw = match password {
             Some(p) if !p.expose().is_empty() => Some(p.expose().clone()),
-            _ => match keyring_password(&spec.display())? {
-                Some(p) => Some(p),
-                // Kept before verify-full became the default, under the target as displayed
-                // then (`?sslmode=prefer` for a URL without sslmode).
-                None if !target_url.contains("sslmode=") => {
-                    let shown = spec.display();
-                    let base = shown
-                        .split_once("?sslmode=")
-                        .map_or(shown.as_str(), |(b, _)| b);
-                    keyring_password(&format!("{base}?sslmode=prefer"))?
-                }
-                None => None,
-            },
+            _ => stored_password(&spec.display(), target_url.contains("sslmode=")),
         };
         if let Some(pw) = pw {
             spec = spec.with_password(pw);
@@ -174,15 +162,29 @@ pub async fn connect(
     ))
 }
 
-/// The keyring's password for a target. A keyring that does not answer is no error here (a
-/// server without one uses PGPASSWORD or trust authentication); the database says if it
-/// wanted one.
-fn keyring_password(target: &str) -> Result<Option<String>, AppError> {
+/// The password the OS keyring keeps for a PostgreSQL server as [`TargetSpec::display`] shows
+/// it (`display`): an import target's, and the clinic inbox's (`app::inbox_store`), found the
+/// same way. When the URL wrote no sslmode (`sslmode_written` false), also one kept before
+/// verify-full became the default, under the server as displayed then (`?sslmode=prefer`).
+/// A keyring that does not answer is no error here (a server without one uses PGPASSWORD or
+/// trust authentication); the database says if it wanted a password.
+pub fn stored_password(display: &str, sslmode_written: bool) -> Option<String> {
+    if let Some(p) = keyring_password(display) {
+        return Some(p);
+    }
+    if sslmode_written {
+        return None;
+    }
+    let base = display.split_once("?sslmode=").map_or(display, |(b, _)| b);
+    keyring_password(&format!("{base}?sslmode=prefer"))
+}
+
+fn keyring_password(target: &str) -> Option<String> {
     match secrets::KeyringPassword::open(&secrets::password_account(target)).and_then(|k| k.get()) {
-        Ok(p) => Ok(p.map(|p| p.expose().clone())),
+        Ok(p) => p.map(|p| p.expose().clone()),
         Err(e) => {
             tracing::debug!(error = %e, "no keyring for the database password");
-            Ok(None)
+            None
         }
     }
 }

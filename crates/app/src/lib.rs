@@ -15,6 +15,8 @@
 //! - [`shutdown`]: the signals that stop a long-running command (Ctrl-C and SIGTERM).
 //! - [`sync`]: the polling loop, started, watched and stopped the same way everywhere.
 //! - [`inbox_key`]: the inbox's encryption key (keyring, or a 0600 file) and opening the inbox.
+//! - [`inbox_store`]: which inbox to work in (the local SQLite file, or a clinic's shared
+//!   inbox on PostgreSQL), chosen by one URL, and opening it.
 //! - [`retention`]: how long done notes stay, and the daily job that removes them.
 //! - [`erase`]: removing this workstation's inbox, key and sign-in.
 //! - [`paths`]: the data dir (0700, its files 0600).
@@ -31,6 +33,7 @@ pub mod identity;
 pub mod idle_lock;
 pub mod importing;
 pub mod inbox_key;
+pub mod inbox_store;
 pub mod instance;
 pub mod note_text;
 pub mod paths;

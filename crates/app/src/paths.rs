@@ -91,9 +91,13 @@ fn restrict(_dir: &std::path::Path) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The local inbox's file name: in the data dir, or in the folder a `sqlite:DIR/inbox.sqlite3`
+/// inbox URL names (`crate::inbox_store`).
+pub const INBOX_FILE: &str = "inbox.sqlite3";
+
 /// The inbox database in `data_dir`.
 pub fn inbox_path(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("inbox.sqlite3")
+    data_dir.join(INBOX_FILE)
 }
 
 #[cfg(all(test, unix))]

@@ -23,6 +23,13 @@ pub const ANOTHER_POLLER: &str = "another_poller";
 /// The status's `error_message` with [`ANOTHER_POLLER`].
 pub const ANOTHER_POLLER_MESSAGE: &str = "another Askara Inbox on this computer (the desktop app or `askara-inbox sync`) is syncing this inbox; this one waits and takes over when it stops";
 
+/// The status's `error_message` with [`ANOTHER_POLLER`] for a clinic's shared inbox.
+pub const ANOTHER_CLINIC_POLLER_MESSAGE: &str = "another Askara Inbox server is syncing the clinic inbox; this one waits as a hot standby and takes over when it stops";
+
+/// How often a standby of a clinic's shared inbox tries the poll lock, and a poller checks it
+/// still holds it.
+pub const CLINIC_LOCK_CHECK: Duration = Duration::from_secs(5);
+
 /// The cross-process poll lock of one data dir: an advisory exclusive lock on `poll.lock`.
 /// The file is created 0600 and never deleted (deleting a lock file another process holds
 /// would let a third lock a new file beside it).
@@ -133,6 +140,37 @@ impl Syncing {
         }
     }
 
+    /// Polls the clinic's shared inbox while this process holds its poll lock (a PostgreSQL
+    /// advisory lock: one poller per clinic, however many servers run `serve --poll` or
+    /// `sync`). The others wait as hot standbys, saying so with [`ANOTHER_POLLER`], and one
+    /// takes over when the poller stops or its connection is lost; a poller that loses the
+    /// lock (the database restarted) stops polling and waits its turn again, so two never
+    /// poll at once for longer than [`CLINIC_LOCK_CHECK`].
+    pub fn start_clinic(
+        api: Arc<ApiClient>,
+        store: Arc<dyn InboxStore>,
+        cfg: SyncConfig,
+        clinic: inbox_pg::PgInbox,
+    ) -> Syncing {
+        let (status_tx, status) = watch::channel(SyncStatus::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let make = move || {
+            Poller::with_store(
+                api.clone(),
+                store.clone(),
+                cfg.clone(),
+                Arc::new(SystemClock),
+            )
+        };
+        let poller = tokio::spawn(run_clinic(make, clinic, status_tx, stop_rx));
+        Syncing {
+            poller: Some(poller),
+            stop,
+            status,
+            held: Arc::default(),
+        }
+    }
+
     /// The status after every poll (`changed()` to wait for the next), and once when it
     /// starts waiting for another process's poller ([`ANOTHER_POLLER`]).
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
@@ -231,6 +269,83 @@ async fn run(
         return;
     }
     poller.run(status, stop).await;
+}
+
+/// Waits for the clinic's poll lock, polls while it is held, and waits again when it is lost.
+async fn run_clinic(
+    make: impl Fn() -> Poller + Send + 'static,
+    clinic: inbox_pg::PgInbox,
+    status: watch::Sender<SyncStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let mut waiting = false;
+        let lease = loop {
+            match clinic.try_poll_lease().await {
+                Ok(Some(lease)) => break lease,
+                Ok(None) => {
+                    if !waiting {
+                        waiting = true;
+                        tracing::info!("another server polls the clinic inbox; standing by");
+                        status.send_modify(|s| {
+                            s.error_code = Some(ANOTHER_POLLER.into());
+                            s.error_message = Some(ANOTHER_CLINIC_POLLER_MESSAGE.into());
+                            s.next_poll_at = None;
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach the clinic inbox for its poll lock");
+                    status.send_modify(|s| {
+                        s.error_code = Some(e.code().as_str().into());
+                        s.error_message = Some(e.to_string());
+                        s.next_poll_at = None;
+                    });
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CLINIC_LOCK_CHECK) => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        };
+        tracing::info!("polling for the clinic inbox");
+        status.send_if_modified(|s| {
+            let was = s.error_code.is_some();
+            s.error_code = None;
+            s.error_message = None;
+            was
+        });
+        let (inner_stop, inner_rx) = watch::channel(false);
+        let mut polling = tokio::spawn(make().run(status.clone(), inner_rx));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(CLINIC_LOCK_CHECK) => {
+                    if !lease.is_held() {
+                        tracing::warn!("lost the clinic poll lock (the database restarted or the connection broke); standing by");
+                        let _ = inner_stop.send(true);
+                        let _ = (&mut polling).await;
+                        break;
+                    }
+                }
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        let _ = inner_stop.send(true);
+                        let _ = polling.await;
+                        return;
+                    }
+                }
+                _ = &mut polling => return,
+            }
+        }
+        drop(lease);
+    }
 }
 
 impl Drop for Syncing {

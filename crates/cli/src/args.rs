@@ -10,6 +10,17 @@ pub struct Cli {
     /// Where the inbox, settings and sign-in live (default: the OS data dir).
     #[arg(long, global = true, env = "ASKARA_INBOX_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The inbox to work in: sqlite: (the local one in the data dir, the default),
+    /// sqlite:DIR/inbox.sqlite3, or postgres://user@host:5432/database?sslmode=... for a
+    /// clinic's shared inbox (password from the OS keyring or PGPASSWORD; set it up once with
+    /// `inbox init`).
+    #[arg(
+        long = "inbox",
+        global = true,
+        env = "ASKARA_INBOX_URL",
+        value_name = "URL"
+    )]
+    pub inbox: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +48,19 @@ pub enum Command {
     /// Check the inbox's tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Set up a clinic's shared inbox on PostgreSQL (`--inbox postgres://...`).
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Create or upgrade the clinic's shared inbox at --inbox postgres://... (its schema, the
+    /// group roles askara_inbox_staff and askara_inbox_poller, their grants). Run it once, as
+    /// a role that may create schemas and roles; then grant each staff login
+    /// askara_inbox_staff and the login `sync` / `serve` run as askara_inbox_poller. Safe to
+    /// run again.
+    Init,
 }
 
 #[derive(Debug, Subcommand)]

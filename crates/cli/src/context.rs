@@ -1,9 +1,11 @@
-//! What every command needs: the data dir, the settings, the inbox, and an API client with
-//! the right credentials, all through the application layer (`crates/app`).
+//! What every command needs: the data dir, the settings, the inbox (local or a clinic's, as
+//! `--inbox` says), and an API client with the right credentials, all through the application
+//! layer (`crates/app`).
 
 use crate::error::CliError;
 use app::credentials::{self, StorePolicy};
 use app::inbox_key::KeyPolicy;
+use app::inbox_store::{InboxLocation, OpenedStore};
 use app::Settings;
 use askara::{ApiClient, MemoryTokenStore, Sensitive, SharedClock, SystemClock, TokenStore};
 use std::path::PathBuf;
@@ -12,27 +14,50 @@ use std::sync::Arc;
 pub struct Context {
     pub data_dir: PathBuf,
     pub settings: Settings,
+    /// `--inbox` / `ASKARA_INBOX_URL`: which inbox the commands work in (see
+    /// `app::inbox_store`); `None`: the local one in the data dir.
+    pub inbox_url: Option<String>,
 }
 
 impl Context {
-    pub fn new(data_dir: Option<PathBuf>) -> Result<Context, CliError> {
+    pub fn new(data_dir: Option<PathBuf>, inbox_url: Option<String>) -> Result<Context, CliError> {
         let data_dir = app::paths::data_dir(data_dir)?;
         let (settings, _) = Settings::load(&data_dir)?;
-        Ok(Context { data_dir, settings })
+        Ok(Context {
+            data_dir,
+            settings,
+            inbox_url,
+        })
     }
 
-    /// The inbox, opened with its key (made on first use; see `app::inbox_key`).
-    pub fn inbox(&self) -> Result<inbox::Inbox, CliError> {
+    /// Where the inbox is, as `--inbox` says (read, not opened).
+    pub fn location(&self) -> Result<InboxLocation, CliError> {
+        Ok(InboxLocation::parse(self.inbox_url.as_deref())?)
+    }
+
+    /// The inbox: the local one opened with its key (made on first use; see
+    /// `app::inbox_key`), or the clinic's shared inbox, connected.
+    pub async fn store(&self) -> Result<OpenedStore, CliError> {
         let policy = if Self::force_token_file() {
             KeyPolicy::File
         } else {
             KeyPolicy::KeyringElseFile
         };
-        let opened = app::inbox_key::open_inbox(&self.data_dir, policy)?;
+        let opened = self.location()?.open(&self.data_dir, policy).await?;
         if let Some(w) = &opened.warning {
             eprintln!("WARNING: {w}");
         }
-        Ok(opened.inbox)
+        Ok(opened)
+    }
+
+    /// Where the poll lock of this inbox is: the folder of a local inbox (the data dir unless
+    /// `--inbox sqlite:DIR/inbox.sqlite3`); for a clinic inbox, the data dir for now.
+    pub fn poll_lock(&self) -> Result<app::sync::PollLock, CliError> {
+        let dir = self
+            .location()?
+            .local_dir(&self.data_dir)
+            .unwrap_or_else(|| self.data_dir.clone());
+        Ok(app::sync::PollLock::at(&dir))
     }
 
     /// Remembers `--base-url` / `--client-id` given on this run.

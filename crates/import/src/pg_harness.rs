@@ -400,6 +400,36 @@ impl TestPostgres {
         }
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Keeps the server (and its files) until process `owner` exits, for a server shared by
+    /// a whole test binary and kept in a static, which is never dropped: a small shell waits
+    /// for `owner` to go, then stops the server and removes its files.
+    pub fn outlive(&mut self, owner: u32) -> io::Result<()> {
+        let child = self
+            .child
+            .take()
+            .ok_or_else(|| io::Error::other("the test PostgreSQL is not running"))?;
+        let script = format!(
+            "while kill -0 {owner} 2>/dev/null; do sleep 1; done; kill -INT {pid}; \
+             while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; rm -rf '{dir}'",
+            pid = child.id(),
+            dir = self.dir.path().display()
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        // The watcher stops it; this value no longer does.
+        std::mem::forget(child);
+        Ok(())
+    }
+
     /// Whether this server was started with TLS.
     pub fn has_tls(&self) -> bool {
         self.tls

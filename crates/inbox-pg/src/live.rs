@@ -72,6 +72,23 @@ impl PgInbox {
         let client = import::pg_client(self.spec(), &connect_options())
             .await
             .map_err(from_connect)?;
+        // A desk's role may take advisory locks too: refuse before it could hold the clinic's
+        // polling hostage.
+        let may: bool = client
+            .query_one(
+                "SELECT has_table_privilege('askara_inbox.notes', 'INSERT')",
+                &[],
+            )
+            .await
+            .map_err(|e| pg_error(self.display(), "checking the poller's rights", &e))?
+            .get(0);
+        if !may {
+            return Err(InboxError::Server(format!(
+                "role {} may not poll the clinic inbox at {}: polling is the clinic server's job (a role in askara_inbox_poller); desks only read and review",
+                self.role(),
+                self.display()
+            )));
+        }
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&POLL_LOCK])
             .await

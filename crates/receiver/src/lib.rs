@@ -69,7 +69,12 @@ pub struct Receiver {
 impl Receiver {
     /// Starts the queue writer. Call inside a Tokio runtime.
     pub fn start(inbox: impl inbox::ReceiverStore + 'static, cfg: ReceiverConfig) -> Receiver {
-        let inbox: Arc<dyn inbox::ReceiverStore> = Arc::new(inbox);
+        Self::start_shared(Arc::new(inbox), cfg)
+    }
+
+    /// [`Receiver::start`] for a store already shared (the local inbox or a clinic's, chosen
+    /// at run time).
+    pub fn start_shared(inbox: Arc<dyn inbox::ReceiverStore>, cfg: ReceiverConfig) -> Receiver {
         let (tx, rx) = mpsc::channel(cfg.group_commit_max.max(1) * 8);
         let now = chrono::Utc::now();
         let shared = Arc::new(Shared {

@@ -5,11 +5,13 @@ use crate::args::ImportArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use app::importing::{self, Attempt, ImportOptions};
+use app::inbox_store::OpenedStore;
 use import::{ConflictKind, ImportOutcome, ImportResult};
-use inbox::{Inbox, ListQuery, Status};
+use inbox::{InboxStore, ListQuery, Status};
 use serde_json::Value;
 
-pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Context, opened: &OpenedStore, args: ImportArgs) -> Result<(), CliError> {
+    let inbox: &dyn InboxStore = opened.store.as_ref();
     // The target URL is checked before anything else is read.
     import::TargetSpec::parse(&args.to)?;
     let notes = match &args.uuid {
@@ -33,7 +35,7 @@ pub async fn run(ctx: &Context, inbox: &Inbox, args: ImportArgs) -> Result<(), C
         allow_update: args.update,
         dry_run: args.dry_run,
     };
-    let who = super::who::identity(ctx).await;
+    let who = super::who::identity(ctx, opened).await;
     let attempts = importing::import_notes(inbox, target.as_ref(), &notes, opts, &who).await?;
 
     let mut first_error: Option<CliError> = None;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod import;
+mod inbox_cmd;
 mod login;
 mod notes;
 mod patients;
@@ -21,7 +22,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         // The simulator needs no data dir.
         return sim::run(args).await;
     }
-    let mut ctx = Context::new(cli.data_dir)?;
+    let mut ctx = Context::new(cli.data_dir, cli.inbox)?;
     match cli.command {
         Command::Sync(args) => sync::run(&mut ctx, args).await,
         Command::Login(server) => login::login(&mut ctx, server).await,
@@ -32,5 +33,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(&mut ctx, args).await,
         Command::Webhooks(cmd) => webhooks::run(&mut ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Inbox(cmd) => inbox_cmd::run(&ctx, cmd).await,
     }
 }

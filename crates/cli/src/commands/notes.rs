@@ -1,31 +1,36 @@
 //! `notes list | search | show | history | review | dismiss`. `--json` prints Askara's own
 //! field names plus `status`; the text form is for people. `show`, `review`, `dismiss` and
-//! `import` are audited under the signed-in Askara user (else the OS account): see `who`.
+//! `import` are audited under the signed-in Askara user (else the OS account; in a clinic's
+//! shared inbox, the connected role): see `who`. They work in whichever inbox `--inbox` names.
 
 use crate::args::{FilterArgs, NotesCommand};
 use crate::context::Context;
 use crate::error::CliError;
-use inbox::{AuditEvent, DateBound, ListQuery, NoteFilter, NoteRecord, SearchQuery, Status};
+use app::inbox_store::OpenedStore;
+use inbox::{
+    AuditEvent, DateBound, InboxStore, ListQuery, NoteFilter, NoteRecord, SearchQuery, Status,
+};
 
 /// `--json` prints every note's full text: that is reading them all, and audited as such
 /// (the table prints no content). Nothing is printed when the reads cannot be recorded.
 async fn audit_bulk_read(
     ctx: &Context,
-    inbox: &inbox::Inbox,
+    opened: &OpenedStore,
     notes: &[NoteRecord],
     json: bool,
 ) -> Result<(), CliError> {
     if !json || notes.is_empty() {
         return Ok(());
     }
-    let who = super::who::identity(ctx).await;
+    let who = super::who::identity(ctx, opened).await;
     let uuids = notes.iter().map(|n| n.uuid.clone()).collect();
-    inbox.record_bulk_read(uuids, &who.actor).await?;
+    opened.store.record_bulk_read(uuids, &who.actor).await?;
     Ok(())
 }
 
 pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
-    let inbox = ctx.inbox()?;
+    let opened = ctx.store().await?;
+    let inbox: &dyn InboxStore = opened.store.as_ref();
     match cmd {
         NotesCommand::List {
             status,
@@ -44,7 +49,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                     filter: note_filter(filter)?,
                 })
                 .await?;
-            audit_bulk_read(ctx, &inbox, &notes, json).await?;
+            audit_bulk_read(ctx, &opened, &notes, json).await?;
             print_list(&notes, json)
         }
         NotesCommand::Search {
@@ -62,8 +67,8 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
             if let Some(l) = limit {
                 q.limit = l;
             }
-            let results = inbox.search(&query, q).await?;
-            audit_bulk_read(ctx, &inbox, &results, json).await?;
+            let results = inbox.search_detailed(&query, q).await?.notes;
+            audit_bulk_read(ctx, &opened, &results, json).await?;
             print_list(&results, json)
         }
         NotesCommand::Show { uuid, json } => {
@@ -72,7 +77,7 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                 .await?
                 .ok_or(inbox::InboxError::NotFound { uuid })?;
             // Opening a note is audited; a read that cannot be recorded shows nothing.
-            let who = super::who::identity(ctx).await;
+            let who = super::who::identity(ctx, &opened).await;
             inbox.record_read(&note.uuid, &who.actor).await?;
             let assigned = inbox.patient_assignment(&note.uuid).await?;
             if json {
@@ -91,12 +96,12 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
             }
         }
         NotesCommand::History { uuid, json } => {
-            let events = app::audit::history(&inbox, &uuid).await?;
+            let events = app::audit::history(inbox, &uuid).await?;
             print_history(&events, json)
         }
-        NotesCommand::Review { uuid } => set_status(ctx, &inbox, &uuid, Status::Reviewed).await,
-        NotesCommand::Dismiss { uuid } => set_status(ctx, &inbox, &uuid, Status::Dismissed).await,
-        NotesCommand::Import(args) => super::import::run(ctx, &inbox, args).await,
+        NotesCommand::Review { uuid } => set_status(ctx, &opened, &uuid, Status::Reviewed).await,
+        NotesCommand::Dismiss { uuid } => set_status(ctx, &opened, &uuid, Status::Dismissed).await,
+        NotesCommand::Import(args) => super::import::run(ctx, &opened, args).await,
         NotesCommand::Unmatched {
             limit,
             json,
@@ -112,11 +117,11 @@ pub async fn run(ctx: &Context, cmd: NotesCommand) -> Result<(), CliError> {
                     filter: note_filter(filter)?,
                 })
                 .await?;
-            audit_bulk_read(ctx, &inbox, &notes, json).await?;
+            audit_bulk_read(ctx, &opened, &notes, json).await?;
             print_list(&notes, json)
         }
-        NotesCommand::Assign(args) => super::patients::assign(ctx, &inbox, args).await,
-        NotesCommand::Unassign { uuid } => super::patients::unassign(ctx, &inbox, &uuid).await,
+        NotesCommand::Assign(args) => super::patients::assign(ctx, &opened, args).await,
+        NotesCommand::Unassign { uuid } => super::patients::unassign(ctx, &opened, &uuid).await,
     }
 }
 
@@ -137,12 +142,12 @@ fn note_filter(f: FilterArgs) -> Result<NoteFilter, CliError> {
 
 async fn set_status(
     ctx: &Context,
-    inbox: &inbox::Inbox,
+    opened: &OpenedStore,
     uuid: &str,
     to: Status,
 ) -> Result<(), CliError> {
-    let who = super::who::identity(ctx).await;
-    let change = inbox.set_status(uuid, to, &who.actor).await?;
+    let who = super::who::identity(ctx, opened).await;
+    let change = opened.store.set_status(uuid, to, &who.actor).await?;
     if change.changed {
         println!("{uuid}: {} -> {}", change.from.as_str(), change.to.as_str());
     } else {

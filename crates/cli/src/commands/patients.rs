@@ -4,9 +4,10 @@
 use crate::args::AssignArgs;
 use crate::context::Context;
 use crate::error::CliError;
-use inbox::{Inbox, PatientAssignment};
+use app::inbox_store::OpenedStore;
+use inbox::PatientAssignment;
 
-pub async fn assign(ctx: &Context, inbox: &Inbox, args: AssignArgs) -> Result<(), CliError> {
+pub async fn assign(ctx: &Context, opened: &OpenedStore, args: AssignArgs) -> Result<(), CliError> {
     let to = args
         .to
         .clone()
@@ -28,9 +29,9 @@ pub async fn assign(ctx: &Context, inbox: &Inbox, args: AssignArgs) -> Result<()
             )
         })?;
     let target = app::importing::connect(&to, Some(mapping.as_path()), None).await?;
-    let who = super::who::identity(ctx).await;
+    let who = super::who::identity(ctx, opened).await;
     let a = app::patients::assign(
-        inbox,
+        opened.store.as_ref(),
         target.as_ref(),
         &args.uuid,
         &args.patient,
@@ -48,9 +49,9 @@ pub async fn assign(ctx: &Context, inbox: &Inbox, args: AssignArgs) -> Result<()
     Ok(())
 }
 
-pub async fn unassign(ctx: &Context, inbox: &Inbox, uuid: &str) -> Result<(), CliError> {
-    let who = super::who::identity(ctx).await;
-    if app::patients::unassign(inbox, uuid, &who).await? {
+pub async fn unassign(ctx: &Context, opened: &OpenedStore, uuid: &str) -> Result<(), CliError> {
+    let who = super::who::identity(ctx, opened).await;
+    if app::patients::unassign(opened.store.as_ref(), uuid, &who).await? {
         println!("{uuid}: patient assignment undone");
     } else {
         println!("{uuid}: no patient was assigned");

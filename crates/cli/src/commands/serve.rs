@@ -81,11 +81,12 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
             ..PollConfig::default()
         }
     });
-    let inbox = ctx.inbox()?;
-    // One poller per inbox: with --poll, the data dir's poll lock is held until serve ends.
+    let opened = ctx.store().await?;
+    // One poller per inbox: with --poll, the inbox's poll lock (in its folder; for a clinic
+    // inbox, in the data dir for now) is held until serve ends.
     // The receiver's poller cannot wait for it as a standby, so serve refuses to start beside
     // another poller (a service manager's restart then takes over once it stops).
-    let lock = args.poll.then(|| app::sync::PollLock::at(&ctx.data_dir));
+    let lock = args.poll.then(|| ctx.poll_lock()).transpose()?;
     let _poll_lock = match lock.map(|l| l.try_take()) {
         None => None,
         Some(Ok(Some(held))) => Some(held),
@@ -96,6 +97,15 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
             tracing::warn!(error = %e, "cannot take the poll lock; polling without it");
             None
         }
+    };
+    // One poller per clinic: the shared inbox's advisory lock, held until serve ends. Not yet a
+    // hot standby: the receiver's poller cannot wait for it, so a second server refuses to
+    // start (its service manager retries) and `sync` is the standby that takes over.
+    let _clinic_lease = match (&opened.clinic, args.poll) {
+        (Some(pg), true) => Some(pg.try_poll_lease().await?.ok_or_else(|| CliError::Conflict {
+            message: "another Askara Inbox server is syncing the clinic inbox: run this one without --poll (it still receives webhooks), or stop the other".into(),
+        })?),
+        _ => None,
     };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         CliError::io(format!(
@@ -128,11 +138,18 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
             .map(|(s, _)| s.retention_days)
             .unwrap_or(days)
     };
-    let _retention = app::retention::RetentionJob::start(Arc::new(inbox.clone()), days);
-    let r = Receiver::start(inbox, cfg);
+    let _retention = app::retention::RetentionJob::start(opened.store.clone(), days);
+    let r = Receiver::start_shared(opened.store.clone(), cfg);
     println!("listening on http://{local}");
     println!("  deliveries: POST {path}");
     println!("  health:     GET {}", receiver::HEALTH_PATH);
+    if let Some(pg) = &opened.clinic {
+        println!(
+            "  inbox:      clinic inbox at {} (as {})",
+            pg.display(),
+            pg.role()
+        );
+    }
     if args.poll {
         println!("  polling:    on (slower while deliveries flow)");
     } else if !has_api && args.trust_payloads {

@@ -1,4 +1,4 @@
-//! `sync`: poll Askara into the inbox, once or until interrupted.
+//! `sync`: poll Askara into the inbox (local or the clinic's), once or until interrupted.
 
 use crate::args::SyncArgs;
 use crate::context::Context;
@@ -26,10 +26,20 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
             message: "not signed in: run `askara-inbox login`, or set ASKARA_CLIENT_SECRET for client credentials".into(),
         });
     }
-    let inbox = ctx.inbox()?;
+    let opened = ctx.store().await?;
+    let store: Arc<dyn inbox::InboxStore> = opened.store.clone();
     let cfg = ctx.settings.sync_config();
-    let lock = app::sync::PollLock::at(&ctx.data_dir);
+    // The file lock of the inbox's folder; for a clinic inbox, of the data dir (one poller per
+    // workstation) until the server's own lock replaces it.
+    let lock = ctx.poll_lock()?;
     if args.once {
+        // One poller per clinic: the shared inbox's advisory lock, held while this polls.
+        let _lease = match &opened.clinic {
+            Some(pg) => Some(pg.try_poll_lease().await?.ok_or_else(|| CliError::Conflict {
+                message: "another Askara Inbox server is syncing the clinic inbox, so `sync --once` did not poll: the other one keeps it current".into(),
+            })?),
+            None => None,
+        };
         // One poller per inbox: a one-shot sync beside a running one would poll it twice.
         let _held = match lock.try_take() {
             Ok(Some(held)) => Some(held),
@@ -44,7 +54,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
             }
         };
         let clock: SharedClock = Arc::new(SystemClock);
-        let mut poller = Poller::new(api, inbox, cfg, clock);
+        let mut poller = Poller::with_store(api, store, cfg, clock);
         let report = poller.try_full().await?;
         let page_size = report
             .server_page_size
@@ -56,7 +66,6 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let store: Arc<dyn inbox::InboxStore> = Arc::new(inbox);
     let (dir, days) = (ctx.data_dir.clone(), ctx.settings.retention_days);
     // The settings file is read at each run, so a `retention --days N` applies to a running job.
     let days = move || {
@@ -65,7 +74,10 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<(), CliError> {
             .unwrap_or(days)
     };
     let _retention = app::retention::RetentionJob::start(store.clone(), days);
-    let syncing = app::sync::Syncing::start(api, store, cfg, Some(lock));
+    let syncing = match &opened.clinic {
+        Some(pg) => app::sync::Syncing::start_clinic(api, store, cfg, pg.clone()),
+        None => app::sync::Syncing::start(api, store, cfg, Some(lock)),
+    };
     let mut status = syncing.status();
     let mut waiting = false;
     let stop = app::shutdown::signal();

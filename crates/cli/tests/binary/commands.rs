@@ -14,7 +14,8 @@ async fn run(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.arg("--data-dir").arg(data).args(args);
     cmd.env_remove("ASKARA_CLIENT_SECRET")
-        .env_remove("ASKARA_INBOX_DATA_DIR");
+        .env_remove("ASKARA_INBOX_DATA_DIR")
+        .envs(crate::support::store_env(data));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -343,6 +344,7 @@ async fn a_sync_killed_at_random_points_loses_and_doubles_nothing() {
                 "askara-inbox-demo",
             ])
             .env("ASKARA_CLIENT_SECRET", "sim-secret")
+            .envs(crate::support::store_env(dir.path()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -526,6 +528,7 @@ async fn sync_stops_cleanly_on_sigterm_as_on_ctrl_c() {
             ])
             .env_remove("ASKARA_INBOX_DATA_DIR")
             .env("ASKARA_CLIENT_SECRET", "sim-secret")
+            .envs(crate::support::store_env(dir.path()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)

@@ -57,7 +57,8 @@ async fn run(data: &Path, args: &[&str]) -> Run {
         .args(args)
         .env("TZ", "UTC")
         .env_remove("ASKARA_CLIENT_SECRET")
-        .env_remove("ASKARA_INBOX_DATA_DIR");
+        .env_remove("ASKARA_INBOX_DATA_DIR")
+        .envs(support::store_env(data));
     let r = Run::from(cmd.output().await.unwrap());
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     r
@@ -65,7 +66,7 @@ async fn run(data: &Path, args: &[&str]) -> Run {
 
 async fn seeded() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let inbox = support::inbox_of(dir.path());
+    let inbox = support::store_of(dir.path()).await;
     let notes = NOTES
         .iter()
         .map(|(uuid, created, ty, _, content)| {

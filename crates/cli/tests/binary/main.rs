@@ -4,6 +4,7 @@
 
 mod at_rest;
 mod audit;
+mod clinic;
 mod commands;
 mod filters;
 mod import;

@@ -60,3 +60,89 @@ pub async fn plaintext_inbox(path: &std::path::Path, notes: Vec<askara::Note>) {
     c.execute_batch(&format!("PRAGMA plain.user_version = {v}; DETACH plain;"))
         .unwrap();
 }
+
+/// `ASKARA_TEST_INBOX=postgres`: every data dir's commands run against a shared inbox on a
+/// throwaway PostgreSQL (clinic mode; one server for the test binary, one database per data
+/// dir, made and `inbox init`ed by the binary on first use) instead of the data dir's SQLite
+/// file. `scripts/test.sh` runs the notes, filters, import and audit modules both ways.
+pub fn clinic_mode() -> bool {
+    std::env::var("ASKARA_TEST_INBOX").is_ok_and(|v| v == "postgres")
+}
+
+struct SharedServer {
+    pg: import::pg_harness::TestPostgres,
+    /// data dir → its database's URL.
+    urls: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, String>>,
+}
+
+#[allow(clippy::unwrap_used)]
+fn shared_server() -> &'static SharedServer {
+    static SERVER: std::sync::OnceLock<SharedServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let mut pg = import::pg_harness::TestPostgres::start().unwrap();
+        pg.outlive(std::process::id()).unwrap();
+        SharedServer {
+            pg,
+            urls: Default::default(),
+        }
+    })
+}
+
+/// The environment that points the binary at `data_dir`'s inbox: nothing in SQLite mode;
+/// `ASKARA_INBOX_URL` and `PGPASSWORD` of its own initialised database in clinic mode.
+#[allow(clippy::unwrap_used)]
+pub fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    if !clinic_mode() {
+        return Vec::new();
+    }
+    let server = shared_server();
+    let mut urls = server.urls.lock().unwrap();
+    let n = urls.len();
+    let url = urls
+        .entry(data_dir.to_path_buf())
+        .or_insert_with(|| {
+            let db = format!("inbox_{n}");
+            server.pg.run_sql(&format!("CREATE DATABASE {db}")).unwrap();
+            let url = server
+                .pg
+                .url_with("127.0.0.1", "sslmode=disable")
+                .replace(import::pg_harness::DATABASE, &db);
+            let out = std::process::Command::new(BIN)
+                .args(["--inbox", &url, "inbox", "init"])
+                .env("PGPASSWORD", &server.pg.password)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            url
+        })
+        .clone();
+    vec![
+        ("ASKARA_INBOX_URL".into(), url),
+        ("PGPASSWORD".into(), server.pg.password.clone()),
+    ]
+}
+
+/// The inbox the binary uses for `data_dir` (see [`store_env`]), for a test to seed or read.
+#[allow(clippy::unwrap_used)]
+pub async fn store_of(data_dir: &std::path::Path) -> std::sync::Arc<dyn inbox::ReceiverStore> {
+    let env = store_env(data_dir);
+    let Some((_, url)) = env.iter().find(|(k, _)| k == "ASKARA_INBOX_URL") else {
+        return std::sync::Arc::new(inbox_of(data_dir));
+    };
+    let spec = match import::TargetSpec::parse(url)
+        .unwrap()
+        .with_password(shared_server().pg.password.clone())
+    {
+        import::TargetSpec::Postgres(p) => p,
+        other => panic!("not postgres: {other:?}"),
+    };
+    std::sync::Arc::new(
+        inbox_pg::PgInbox::connect(spec, "test".into())
+            .await
+            .unwrap(),
+    )
+}

@@ -1,0 +1,178 @@
+//! Clinic mode with the real binary: one shared inbox on a throwaway PostgreSQL, two servers
+//! running `sync` (one polls, the other stands by and takes over) and two desks, each its own
+//! PostgreSQL role, seeing each other's reviews, with the role as the audit actor.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use askara_sim::{SimConfig, SimHandle};
+use import::pg_harness::TestPostgres;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::{Run, BIN};
+
+/// The shared inbox's URL for `role` (password `pw-<role>`, given as PGPASSWORD).
+fn url(pg: &TestPostgres, role: &str) -> String {
+    pg.url_with("127.0.0.1", "sslmode=disable")
+        .replacen(import::pg_harness::USER, role, 1)
+}
+
+fn command(pg: &TestPostgres, role: &str, data: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(BIN);
+    let pw = if role == import::pg_harness::USER {
+        pg.password.clone()
+    } else {
+        format!("pw-{role}")
+    };
+    cmd.arg("--data-dir")
+        .arg(data)
+        .args(["--inbox", &url(pg, role)])
+        .env("PGPASSWORD", pw)
+        .env("USER", "forged-os-user")
+        .env_remove("ASKARA_INBOX_DATA_DIR")
+        .env_remove("ASKARA_INBOX_URL");
+    cmd
+}
+
+async fn run(pg: &TestPostgres, role: &str, data: &Path, args: &[&str]) -> Run {
+    let r = Run::from(command(pg, role, data).args(args).output().await.unwrap());
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+async fn listed(pg: &TestPostgres, role: &str, data: &Path) -> Vec<Value> {
+    let r = run(pg, role, data, &["notes", "list", "--json"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str::<Value>(&r.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits (at most 60 s) until the shared inbox lists `n` notes.
+async fn until_listed(pg: &TestPostgres, data: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = listed(pg, "reception", data).await.len();
+        if got == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{got} notes listed, not {n}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn spawn_sync(pg: &TestPostgres, role: &str, data: &Path, base: &str) -> tokio::process::Child {
+    command(pg, role, data)
+        .args(["sync", "--interval", "1", "--base-url", base])
+        .args(["--client-id", "askara-inbox-demo"])
+        .env("ASKARA_CLIENT_SECRET", "sim-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// The first stderr line of `child` containing `needle`, within `secs`.
+async fn line_with(child: &mut tokio::process::Child, needle: &str, secs: u64) -> Option<String> {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(secs), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains(needle) {
+                return Some(l);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten();
+    // Keep draining, so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    found
+}
+
+#[tokio::test]
+async fn two_servers_one_polls_two_desks_see_each_other_as_their_roles() {
+    let pg = TestPostgres::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let owner = import::pg_harness::USER;
+    let r = run(&pg, owner, dir.path(), &["inbox", "init"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (role, group) in [
+        ("server_a", "askara_inbox_poller"),
+        ("server_b", "askara_inbox_poller"),
+        ("reception", "askara_inbox_staff"),
+        ("dr_lund", "askara_inbox_staff"),
+    ] {
+        pg.run_sql(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}' IN ROLE {group}"
+        ))
+        .unwrap();
+    }
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(12, 5);
+    let base = sim.base_url();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let mut a = spawn_sync(&pg, "server_a", a_dir.path(), &base);
+    assert!(
+        line_with(&mut a, "synced:", 30).await.is_some(),
+        "server a never polled"
+    );
+    let mut b = spawn_sync(&pg, "server_b", b_dir.path(), &base);
+    let waiting = line_with(&mut b, "waiting:", 30).await;
+    assert!(
+        waiting
+            .as_deref()
+            .is_some_and(|l| l.contains("hot standby")),
+        "server b did not stand by: {waiting:?}"
+    );
+    until_listed(&pg, dir.path(), 12).await;
+
+    // A review at reception is what dr_lund's desk shows, and the trail names reception.
+    let notes = listed(&pg, "dr_lund", dir.path()).await;
+    let uuid = notes[0]["uuid"].as_str().unwrap().to_string();
+    let r = run(&pg, "reception", dir.path(), &["notes", "review", &uuid]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        &pg,
+        "dr_lund",
+        dir.path(),
+        &["notes", "show", &uuid, "--json"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let shown: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(shown["status"], "reviewed");
+    let r = run(&pg, "dr_lund", dir.path(), &["notes", "history", &uuid]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("reception"), "{}", r.stdout);
+    assert!(!r.stdout.contains("forged-os-user"), "{}", r.stdout);
+    // A desk cannot poll: the poll lock and the notes belong to the servers' role.
+    let out = command(&pg, "dr_lund", dir.path())
+        .args(["sync", "--once", "--base-url", &base])
+        .args(["--client-id", "askara-inbox-demo"])
+        .env("ASKARA_CLIENT_SECRET", "sim-secret")
+        .output()
+        .await
+        .unwrap();
+    let r = Run::from(out);
+    assert_ne!(r.code, 0, "a desk polled");
+    assert!(r.stderr.contains("askara_inbox_poller"), "{}", r.stderr);
+
+    // The poller stops; the standby takes over and brings Askara's next notes.
+    a.start_kill().unwrap();
+    a.wait().await.unwrap();
+    sim.add_generated_at(3, 77, chrono::Utc::now());
+    until_listed(&pg, dir.path(), 15).await;
+    let r = run(&pg, owner, dir.path(), &["audit", "verify"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    b.start_kill().unwrap();
+}
