@@ -26,6 +26,67 @@ pub const ANOTHER_POLLER_MESSAGE: &str = "another Askara Inbox on this computer 
 /// The status's `error_message` with [`ANOTHER_POLLER`] for a clinic's shared inbox.
 pub const ANOTHER_CLINIC_POLLER_MESSAGE: &str = "another Askara Inbox server is syncing the clinic inbox; this one waits as a hot standby and takes over when it stops";
 
+/// The sync-state key where the clinic's poller publishes its status for the desks.
+pub const CLINIC_POLLER_STATUS: &str = "clinic.poller_status";
+
+/// What the desks of a clinic show about its poller: the status as the polling server last
+/// wrote it to the shared inbox, who wrote it, and when.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ClinicPollerStatus {
+    pub status: SyncStatus,
+    /// The polling server's role and host name (`askara_poller@clinic-server`).
+    pub poller: String,
+    pub written_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ClinicPollerStatus {
+    /// Whether the poller has written nothing for longer than `stale_after` before `now`: it
+    /// stopped, or its server lost the database.
+    pub fn is_stale(&self, now: chrono::DateTime<chrono::Utc>, stale_after: Duration) -> bool {
+        chrono::Duration::from_std(stale_after)
+            .map(|d| now - self.written_at > d)
+            .unwrap_or(false)
+    }
+}
+
+/// The clinic poller's last published status, read from the shared inbox (a desk in clinic
+/// mode never polls Askara itself). `None` until a poller has written one.
+pub async fn clinic_poller_status(
+    store: &dyn InboxStore,
+) -> Result<Option<ClinicPollerStatus>, inbox::InboxError> {
+    Ok(store
+        .sync_state(CLINIC_POLLER_STATUS)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// Writes every status of this (lease-holding) poller to the shared inbox for the desks.
+async fn publish_status(
+    store: Arc<dyn InboxStore>,
+    poller: String,
+    mut status: watch::Receiver<SyncStatus>,
+) {
+    loop {
+        let s = status.borrow_and_update().clone();
+        let published = ClinicPollerStatus {
+            status: s,
+            poller: poller.clone(),
+            written_at: chrono::Utc::now(),
+        };
+        if let Ok(json) = serde_json::to_string(&published) {
+            if let Err(e) = store
+                .set_sync_state(vec![(CLINIC_POLLER_STATUS.to_string(), json)])
+                .await
+            {
+                tracing::warn!(error = %e, "cannot publish the poller's status to the clinic inbox");
+            }
+        }
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// How often a standby of a clinic's shared inbox tries the poll lock, and a poller checks it
 /// still holds it.
 pub const CLINIC_LOCK_CHECK: Duration = Duration::from_secs(5);
@@ -154,6 +215,7 @@ impl Syncing {
     ) -> Syncing {
         let (status_tx, status) = watch::channel(SyncStatus::default());
         let (stop, stop_rx) = watch::channel(false);
+        let publish_to = store.clone();
         let make = move || {
             Poller::with_store(
                 api.clone(),
@@ -162,7 +224,7 @@ impl Syncing {
                 Arc::new(SystemClock),
             )
         };
-        let poller = tokio::spawn(run_clinic(make, clinic, status_tx, stop_rx));
+        let poller = tokio::spawn(run_clinic(make, clinic, publish_to, status_tx, stop_rx));
         Syncing {
             poller: Some(poller),
             stop,
@@ -275,6 +337,7 @@ async fn run(
 async fn run_clinic(
     make: impl Fn() -> Poller + Send + 'static,
     clinic: inbox_pg::PgInbox,
+    publish_to: Arc<dyn InboxStore>,
     status: watch::Sender<SyncStatus>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -324,6 +387,17 @@ async fn run_clinic(
         });
         let (inner_stop, inner_rx) = watch::channel(false);
         let mut polling = tokio::spawn(make().run(status.clone(), inner_rx));
+        let poller_name = format!(
+            "{}@{}",
+            clinic.role(),
+            gethostname::gethostname().to_string_lossy()
+        );
+        let publishing = tokio::spawn(publish_status(
+            publish_to.clone(),
+            poller_name,
+            status.subscribe(),
+        ));
+        let _publishing = AbortOnDrop(publishing);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(CLINIC_LOCK_CHECK) => {
@@ -345,6 +419,15 @@ async fn run_clinic(
             }
         }
         drop(lease);
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

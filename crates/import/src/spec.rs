@@ -128,6 +128,32 @@ pub struct PgSpec {
     /// [`TargetSpec::with_password`]; `PGPASSWORD` is read when connecting.
     pub password: Option<Password>,
     pub application_name: String,
+    /// Further servers to try in order after `host:port`, as libpq does with a multi-host URL
+    /// (`postgres://user@primary:5432,standby:5432/db`): a clinic's primary and its standby.
+    pub fallback_hosts: Vec<(String, u16)>,
+    /// `target_session_attrs=read-write` (or `primary`): only a server that accepts writes will
+    /// do, so after a failover the promoted standby is found and the old primary, if it comes
+    /// back read-only, is passed over.
+    pub read_write: bool,
+}
+
+impl PgSpec {
+    /// Every server to try, in order: `host:port` first, then the fallbacks.
+    pub fn hosts(&self) -> Vec<(String, u16)> {
+        std::iter::once((self.host.clone(), self.port))
+            .chain(self.fallback_hosts.iter().cloned())
+            .collect()
+    }
+
+    /// This spec for one of its servers only.
+    pub fn for_host(&self, host: &str, port: u16) -> PgSpec {
+        PgSpec {
+            host: host.to_string(),
+            port,
+            fallback_hosts: Vec::new(),
+            ..self.clone()
+        }
+    }
 }
 
 /// A parsed target URL.
@@ -180,18 +206,28 @@ impl TargetSpec {
         match self {
             TargetSpec::Sqlite { path } => format!("sqlite:{}", path.display()),
             TargetSpec::Postgres(p) => {
-                let host = if p.host.contains(':') {
-                    format!("[{}]", p.host)
-                } else {
-                    p.host.clone()
-                };
+                let hosts: Vec<String> = p
+                    .hosts()
+                    .into_iter()
+                    .map(|(h, port)| {
+                        if h.contains(':') {
+                            format!("[{h}]:{port}")
+                        } else {
+                            format!("{h}:{port}")
+                        }
+                    })
+                    .collect();
                 format!(
-                    "postgres://{}@{}:{}/{}?sslmode={}",
+                    "postgres://{}@{}/{}?sslmode={}{}",
                     p.user,
-                    host,
-                    p.port,
+                    hosts.join(","),
                     p.dbname,
-                    p.sslmode.as_str()
+                    p.sslmode.as_str(),
+                    if p.read_write {
+                        "&target_session_attrs=read-write"
+                    } else {
+                        ""
+                    }
                 )
             }
         }
@@ -229,6 +265,11 @@ fn parse_pg(raw: &str, env: &PgEnv) -> Result<PgSpec, ImportError> {
             "PostgreSQL target {what}; write postgres://user@host:5432/database?sslmode=verify-full"
         ))
     };
+    // A multi-host authority (`primary:5432,standby:5432`): the url crate reads one host, so the
+    // others are taken out here and tried after it (see `PgSpec::fallback_hosts`).
+    let (single, mut fallback_hosts) =
+        split_hosts(raw).ok_or_else(|| bad("has a bad host list"))?;
+    let raw = single.as_str();
     let url = url::Url::parse(raw).map_err(|_| bad("is not a valid URL"))?;
     let host = match url.host() {
         Some(url::Host::Domain(d)) => d.to_string(),
@@ -248,6 +289,7 @@ fn parse_pg(raw: &str, env: &PgEnv) -> Result<PgSpec, ImportError> {
     let mut sslmode = None;
     let mut sslrootcert = None;
     let mut application_name = "askara-inbox".to_string();
+    let mut read_write = false;
     let unknown_sslmode = |from: &str| {
         ImportError::UnsupportedTarget(format!(
             "{from} has an unknown sslmode: use disable, prefer, require, verify-ca or verify-full (the default)"
@@ -265,6 +307,17 @@ fn parse_pg(raw: &str, env: &PgEnv) -> Result<PgSpec, ImportError> {
             "port" => port = v.parse().map_err(|_| bad("has a bad port"))?,
             "application_name" => application_name = v.into_owned(),
             "password" => return Err(ImportError::UnsupportedTarget(PASSWORD_IN_URL.into())),
+            "target_session_attrs" => {
+                read_write = match v.as_ref() {
+                    "read-write" | "primary" => true,
+                    "any" => false,
+                    _ => {
+                        return Err(bad(
+                            "has an unsupported target_session_attrs (use read-write or any)",
+                        ))
+                    }
+                }
+            }
             "connect_timeout" | "channel_binding" | "sslnegotiation" => {}
             _ => {} // other libpq parameters are accepted and ignored
         }
@@ -301,7 +354,58 @@ fn parse_pg(raw: &str, env: &PgEnv) -> Result<PgSpec, ImportError> {
         sslrootcert,
         password: None,
         application_name,
+        fallback_hosts: {
+            // A fallback without a port takes the first host's.
+            for h in &mut fallback_hosts {
+                if h.1 == 0 {
+                    h.1 = port;
+                }
+            }
+            fallback_hosts
+        },
+        read_write,
     })
+}
+
+/// `raw` with only the first host of a multi-host authority, and the others (port 0 when
+/// none is written); `None` for an empty host in the list.
+fn split_hosts(raw: &str) -> Option<(String, Vec<(String, u16)>)> {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return Some((raw.to_string(), Vec::new()));
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if !hosts.contains(',') {
+        return Some((raw.to_string(), Vec::new()));
+    }
+    let mut parts = hosts.split(',');
+    let first = parts.next().filter(|h| !h.is_empty())?;
+    let mut others = Vec::new();
+    for h in parts {
+        let (host, port) = if let Some(inner) = h.strip_prefix('[') {
+            let (addr, after) = inner.split_once(']')?;
+            match after.strip_prefix(':') {
+                Some(p) => (addr, p.parse().ok()?),
+                None if after.is_empty() => (addr, 0),
+                None => return None,
+            }
+        } else {
+            match h.split_once(':') {
+                Some((a, p)) => (a, p.parse().ok()?),
+                None => (h, 0),
+            }
+        };
+        if host.is_empty() {
+            return None;
+        }
+        others.push((host.to_string(), port));
+    }
+    let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    Some((format!("{scheme}://{userinfo}{first}{tail}"), others))
 }
 
 /// Whether the part of `scheme://userinfo@host…` before `@` holds a `:` (a password field,
@@ -359,4 +463,54 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod multi_host_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn pg(url: &str) -> PgSpec {
+        match TargetSpec::parse_with_env(url, &PgEnv::default()).unwrap() {
+            TargetSpec::Postgres(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_host_list_is_tried_in_order_with_each_hosts_port_or_the_first_ones() {
+        let p =
+            pg("postgres://staff@db1:5433,db2,[::1]:6000/clinic?target_session_attrs=read-write");
+        assert_eq!(
+            p.hosts(),
+            vec![
+                ("db1".to_string(), 5433),
+                ("db2".to_string(), 5433),
+                ("::1".to_string(), 6000)
+            ]
+        );
+        assert!(p.read_write);
+        assert_eq!(
+            TargetSpec::Postgres(p).display(),
+            "postgres://staff@db1:5433,db2:5433,[::1]:6000/clinic?sslmode=verify-full&target_session_attrs=read-write"
+        );
+        let one = pg("postgres://staff@db1/clinic");
+        assert_eq!(one.hosts(), vec![("db1".to_string(), 5432)]);
+        assert!(!one.read_write);
+        // A single server displays as it always did (keyring entries are keyed by it).
+        assert_eq!(
+            TargetSpec::Postgres(one).display(),
+            "postgres://staff@db1:5432/clinic?sslmode=verify-full"
+        );
+        for bad in [
+            "postgres://staff@db1,,db2/clinic",
+            "postgres://staff@db1,db2:x/clinic",
+            "postgres://staff@db1/clinic?target_session_attrs=standby",
+        ] {
+            assert!(
+                TargetSpec::parse_with_env(bad, &PgEnv::default()).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -382,3 +382,78 @@ async fn deliveries_queue_and_retention_prunes_with_audit() {
         Err(InboxError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_multi_host_url_finds_the_writable_server_and_carries_on_when_one_stops() {
+    // Two servers stand in for a primary and its standby (no replication between them: what is
+    // tested is how a desk picks and changes server, not PostgreSQL's replication).
+    let mut a = TestPostgres::start().unwrap();
+    let b = TestPostgres::start().unwrap();
+    owner(&a).await;
+    owner(&b).await;
+    let read_only = |on: &str| {
+        b.run_sql(&format!(
+            "ALTER SYSTEM SET default_transaction_read_only = {on}"
+        ))
+        .unwrap();
+        b.run_sql("SELECT pg_reload_conf()").unwrap();
+    };
+    read_only("on");
+    let url = format!(
+        "postgres://{}@127.0.0.1:{},127.0.0.1:{}/{}?sslmode=disable&target_session_attrs=read-write",
+        import::pg_harness::USER,
+        b.port,
+        a.port,
+        import::pg_harness::DATABASE
+    );
+    let spec = match TargetSpec::parse(&url).unwrap().with_password(&a.password) {
+        TargetSpec::Postgres(p) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(spec.hosts().len(), 2);
+    let desk = PgInbox::connect(spec, "clinic".into()).await.unwrap();
+    desk.ingest_from(
+        vec![note("n1", "2026-12-01T08:00:00Z", "x")],
+        poll(),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let on_a = tokio_postgres_client_at(&a).await;
+    let n: i64 = on_a
+        .query_one("SELECT count(*) FROM askara_inbox.notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        n, 1,
+        "written to the writable server, not the read-only one listed first"
+    );
+
+    // The primary stops: with the standby still read-only the desk is told so in one line…
+    a.stop();
+    let e = loop {
+        match desk.get("n1").await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(e, InboxError::Unreachable(_)), "{e:?}");
+    let e = desk.get("n1").await.unwrap_err();
+    assert!(e.to_string().contains("read-only"), "{e}");
+    assert!(!e.to_string().contains('\n'));
+    // …and once it is promoted, the same desk carries on there without being restarted.
+    read_only("off");
+    desk.ingest_from(
+        vec![note("n2", "2026-12-01T08:00:00Z", "x")],
+        poll(),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert!(desk.get("n2").await.unwrap().is_some());
+}
+
+async fn tokio_postgres_client_at(pg: &TestPostgres) -> tokio_postgres::Client {
+    tokio_postgres_client(pg, import::pg_harness::USER, &pg.password).await
+}

@@ -135,6 +135,30 @@ async fn two_servers_one_polls_two_desks_see_each_other_as_their_roles() {
         "server b did not stand by: {waiting:?}"
     );
     until_listed(&pg, dir.path(), 12).await;
+    // The desks read the poller's status from the shared inbox (they never poll Askara).
+    let shared = inbox_pg::PgInbox::connect(
+        match import::TargetSpec::parse(&url(&pg, "reception"))
+            .unwrap()
+            .with_password("pw-reception")
+        {
+            import::TargetSpec::Postgres(p) => p,
+            _ => unreachable!(),
+        },
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let published = app::sync::clinic_poller_status(&shared)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        published.poller.starts_with("server_a@"),
+        "{}",
+        published.poller
+    );
+    assert!(published.status.last_success_at.is_some());
+    assert!(!published.is_stale(chrono::Utc::now(), Duration::from_secs(60)));
 
     // A review at reception is what dr_lund's desk shows, and the trail names reception.
     let notes = listed(&pg, "dr_lund", dir.path()).await;

@@ -17,7 +17,53 @@ pub(crate) async fn open(
 
 /// [`open`], forwarding the server's notifications (LISTEN) to `notify`; the sender is
 /// dropped when the connection ends, so the receiver learns it.
+///
+/// A multi-host spec tries its servers in order, as libpq does: the first that answers (with
+/// `read_write`, the first that accepts writes) is used; every one failing is the last error,
+/// or one line naming them all when they answered read-only.
 pub(crate) async fn open_with_notifications(
+    spec: &PgSpec,
+    tls: &Option<TlsPlan>,
+    opts: &ConnectOptions,
+    notify: Option<tokio::sync::mpsc::UnboundedSender<tokio_postgres::Notification>>,
+) -> Result<Client, ImportError> {
+    let hosts = spec.hosts();
+    if hosts.len() == 1 && !spec.read_write {
+        return open_host(spec, tls, opts, notify).await;
+    }
+    let mut last = None;
+    let mut read_only = Vec::new();
+    for (host, port) in &hosts {
+        let one = spec.for_host(host, *port);
+        match open_host(&one, tls, opts, notify.clone()).await {
+            Ok(client) if !spec.read_write => return Ok(client),
+            Ok(client) => {
+                let ro = client
+                    .query_one("SHOW transaction_read_only", &[])
+                    .await
+                    .map_err(|e| pg_err(&one, "checking the server accepts writes", &e))?;
+                if ro.get::<_, String>(0) == "off" {
+                    return Ok(client);
+                }
+                read_only.push(format!("{host}:{port}"));
+            }
+            Err(e) => {
+                tracing::info!(host = %host, port, error = %e, "server not usable; trying the next");
+                last = Some(e);
+            }
+        }
+    }
+    match last {
+        Some(e) if read_only.is_empty() => Err(e),
+        _ => Err(ImportError::Unreachable(format!(
+            "no server in the list accepts writes ({} answered read-only, the others did not answer): wait for the standby's promotion, or check the list of servers in the URL",
+            read_only.join(", ")
+        ))),
+    }
+}
+
+/// [`open_with_notifications`] for one server (`spec.host`).
+async fn open_host(
     spec: &PgSpec,
     tls: &Option<TlsPlan>,
     opts: &ConnectOptions,

@@ -98,7 +98,8 @@ impl SyncError {
 }
 
 /// What one poll did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PollReport {
     pub new: usize,
     pub revised: usize,
@@ -133,7 +134,8 @@ impl PollReport {
 }
 
 /// The sync state the UI's status strip shows.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SyncStatus {
     pub last_success_at: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,

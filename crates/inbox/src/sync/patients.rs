@@ -14,7 +14,8 @@ use serde::Serialize;
 pub const PATIENTS_PER_POLL: usize = 10;
 
 /// What one round of patient reads did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PatientFetchReport {
     /// Read from Askara and stored.
     pub fetched: usize,
