@@ -21,8 +21,7 @@ use std::sync::Arc;
 
 use import::{PgEnv, PgSpec, TargetSpec};
 use inbox::{Inbox, ReceiverStore};
-use inbox_pg::PgInbox;
-pub use inbox_pg::{InitReport, POLLER_ROLE, STAFF_ROLE};
+pub use inbox_pg::{InitReport, PgInbox, PollLease as ClinicLease, POLLER_ROLE, STAFF_ROLE};
 
 use crate::error::AppError;
 use crate::identity::Identity;

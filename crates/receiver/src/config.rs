@@ -101,16 +101,34 @@ impl Default for ReceiverConfig {
 pub struct PollConfig {
     /// The poller's settings; `sync.interval` is the interval while no deliveries arrive.
     pub sync: SyncConfig,
+    /// One poller among several servers (a clinic's shared inbox): poll only while holding
+    /// a lease from here; otherwise stand by (`/healthz` says `poll_standby`) and try again.
+    /// `None`: poll always.
+    pub leases: Option<std::sync::Arc<dyn PollLeases>>,
     /// The interval while deliveries flow.
     pub reconcile_interval: Duration,
     /// Deliveries "flow" when the last one arrived at most this long ago.
     pub flowing_window: Duration,
 }
 
+/// Where the right to poll comes from when several servers share one inbox.
+#[async_trait::async_trait]
+pub trait PollLeases: Send + Sync + std::fmt::Debug {
+    /// A lease if polling is free now; `None` while another server polls.
+    async fn try_take(&self) -> Result<Option<Box<dyn PollLease>>, String>;
+}
+
+/// The right to poll, while it lasts (dropping it gives it up).
+pub trait PollLease: Send + Sync {
+    /// Whether it is still held (its connection may have been lost).
+    fn is_held(&self) -> bool;
+}
+
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
             sync: SyncConfig::default(),
+            leases: None,
             reconcile_interval: Duration::from_secs(600),
             flowing_window: Duration::from_secs(1800),
         }

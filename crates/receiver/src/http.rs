@@ -237,6 +237,7 @@ async fn health(State(r): State<Receiver>, req: Request) -> Response {
         "lastDeliveryAt": s.last_delivery_at,
         "lastPollAt": s.last_poll_at,
         "pollEnabled": s.poll_enabled,
+        "pollStandby": s.poll_standby,
         "pollError": s.poll_error_code,
         "deliveriesAccepted": s.deliveries_accepted,
         "deliveriesRejected": s.deliveries_rejected,

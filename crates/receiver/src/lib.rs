@@ -32,7 +32,7 @@ use inbox::Inbox;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Notify};
 
-pub use config::{PollConfig, ReceiverConfig, DEFAULT_BODY_LIMIT};
+pub use config::{PollConfig, PollLease, PollLeases, ReceiverConfig, DEFAULT_BODY_LIMIT};
 pub use error::{ErrorCode, ReceiverError};
 pub use http::{HEALTH_PATH, WEBHOOK_PATH};
 pub use reconcile::Reconciler;

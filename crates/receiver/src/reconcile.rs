@@ -9,7 +9,10 @@ use chrono::Utc;
 use inbox::sync::{PollReport, Poller, SyncError};
 use tokio::sync::watch;
 
-use crate::config::PollConfig;
+use crate::config::{PollConfig, PollLease, PollLeases};
+
+/// How often a standby tries the lease, and a poller checks it still holds it.
+const LEASE_RETRY: Duration = Duration::from_secs(5);
 use crate::Receiver;
 
 pub struct Reconciler {
@@ -72,20 +75,78 @@ impl Reconciler {
         }
     }
 
-    /// Polls until `shutdown` turns true.
+    /// Polls until `shutdown` turns true; with leases (a clinic's shared inbox), only while
+    /// holding one, standing by otherwise.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut lease: Option<Box<dyn PollLease>> = None;
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if let Some(leases) = self.cfg.leases.clone() {
+                if !lease.as_ref().is_some_and(|l| l.is_held()) {
+                    if lease.take().is_some() {
+                        tracing::warn!("lost the clinic poll lease (the database restarted or the connection broke); standing by");
+                    }
+                    lease = self.take_lease(leases.as_ref()).await;
+                }
+                if lease.is_none() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(LEASE_RETRY) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
             }
             let outcome = self.try_once().await;
             let delay = self.next_delay(&outcome);
             let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
             self.r.shared.status.update(|s| s.next_poll_at = Some(next));
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.changed() => {}
+            // The wait, checking a lease every LEASE_RETRY so a lost one is noticed soon.
+            let until = tokio::time::Instant::now() + delay;
+            loop {
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                let step = if lease.is_some() {
+                    left.min(LEASE_RETRY)
+                } else {
+                    left
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(step) => {}
+                    _ = shutdown.changed() => break,
+                }
+                let lost = lease.as_ref().is_some_and(|l| !l.is_held());
+                if lost || tokio::time::Instant::now() >= until {
+                    break;
+                }
             }
         }
+    }
+
+    /// A lease if one is free, with the status and logs saying which way it went.
+    async fn take_lease(&self, leases: &dyn PollLeases) -> Option<Box<dyn PollLease>> {
+        let taken = leases.try_take().await;
+        let was = self.r.shared.status.snapshot().poll_standby;
+        match &taken {
+            Ok(Some(_)) => {
+                if was {
+                    tracing::info!("the other server stopped polling; polling here now");
+                }
+            }
+            Ok(None) => {
+                if !was {
+                    tracing::info!("another server polls the clinic inbox; standing by");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot take the clinic poll lease"),
+        }
+        let standby = !matches!(taken, Ok(Some(_)));
+        self.r.shared.status.update(|s| {
+            s.poll_standby = standby;
+            if let Err(e) = &taken {
+                s.poll_error = Some(e.clone());
+            }
+        });
+        taken.ok().flatten()
     }
 }

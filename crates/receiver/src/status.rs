@@ -30,6 +30,9 @@ pub struct ReceiverStatus {
     pub last_processed_at: Option<DateTime<Utc>>,
     pub worker_error: Option<String>,
     pub poll_enabled: bool,
+    /// Another server holds the clinic's poll lease: this one stands by and takes over when it
+    /// goes (webhooks are still received and stored here).
+    pub poll_standby: bool,
     pub last_poll_at: Option<DateTime<Utc>>,
     pub last_poll_age_secs: Option<f64>,
     pub last_poll_ok: Option<bool>,

@@ -82,11 +82,22 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
         }
     });
     let opened = ctx.store().await?;
+    // One poller per clinic: with a shared inbox, the receiver polls only while it holds the
+    // clinic's lease and stands by otherwise (`/healthz`: poll_standby), so every clinic server
+    // may run `serve --poll`.
+    let poll = poll.map(|mut p| {
+        if let Some(pg) = &opened.clinic {
+            p.leases = Some(Arc::new(ClinicLeases(pg.clone())) as Arc<dyn receiver::PollLeases>);
+        }
+        p
+    });
     // One poller per inbox: with --poll, the inbox's poll lock (in its folder; for a clinic
     // inbox, in the data dir for now) is held until serve ends.
     // The receiver's poller cannot wait for it as a standby, so serve refuses to start beside
     // another poller (a service manager's restart then takes over once it stops).
-    let lock = args.poll.then(|| ctx.poll_lock()).transpose()?;
+    let lock = (args.poll && opened.clinic.is_none())
+        .then(|| ctx.poll_lock())
+        .transpose()?;
     let _poll_lock = match lock.map(|l| l.try_take()) {
         None => None,
         Some(Ok(Some(held))) => Some(held),
@@ -97,15 +108,6 @@ pub async fn run(ctx: &mut Context, args: ServeArgs) -> Result<(), CliError> {
             tracing::warn!(error = %e, "cannot take the poll lock; polling without it");
             None
         }
-    };
-    // One poller per clinic: the shared inbox's advisory lock, held until serve ends. Not yet a
-    // hot standby: the receiver's poller cannot wait for it, so a second server refuses to
-    // start (its service manager retries) and `sync` is the standby that takes over.
-    let _clinic_lease = match (&opened.clinic, args.poll) {
-        (Some(pg), true) => Some(pg.try_poll_lease().await?.ok_or_else(|| CliError::Conflict {
-            message: "another Askara Inbox server is syncing the clinic inbox: run this one without --poll (it still receives webhooks), or stop the other".into(),
-        })?),
-        _ => None,
     };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         CliError::io(format!(
@@ -182,5 +184,28 @@ mod tests {
         assert!(strong_secret("Zq8_Lw3-Yt6vRk1pNx4sMb"));
         assert!(!strong_secret("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
         assert!(!strong_secret("hunter2"));
+    }
+}
+
+/// The clinic's poll lock as the receiver asks for it.
+#[derive(Debug)]
+struct ClinicLeases(app::inbox_store::PgInbox);
+
+struct Held(app::inbox_store::ClinicLease);
+
+impl receiver::PollLease for Held {
+    fn is_held(&self) -> bool {
+        self.0.is_held()
+    }
+}
+
+#[async_trait::async_trait]
+impl receiver::PollLeases for ClinicLeases {
+    async fn try_take(&self) -> Result<Option<Box<dyn receiver::PollLease>>, String> {
+        match self.0.try_poll_lease().await {
+            Ok(Some(l)) => Ok(Some(Box::new(Held(l)))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }

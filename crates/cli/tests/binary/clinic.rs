@@ -200,3 +200,96 @@ async fn two_servers_one_polls_two_desks_see_each_other_as_their_roles() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     b.start_kill().unwrap();
 }
+
+/// `serve --poll` for `role`: the child and its base URL.
+async fn spawn_serve(
+    pg: &TestPostgres,
+    role: &str,
+    data: &Path,
+    base: &str,
+) -> (tokio::process::Child, String) {
+    let mut child = command(pg, role, data)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll",
+            "--interval",
+            "1",
+        ])
+        .args(["--base-url", base, "--client-id", "askara-inbox-demo"])
+        .env("ASKARA_CLIENT_SECRET", "sim-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if let Some(u) = l.strip_prefix("listening on ") {
+                return u.to_string();
+            }
+        }
+        panic!("serve ended before listening");
+    })
+    .await
+    .expect("serve prints its address");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+async fn health(url: &str) -> Value {
+    reqwest::get(format!("{url}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_clinic_server_may_serve_with_poll_one_polls_and_the_other_stands_by() {
+    let pg = TestPostgres::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &pg,
+        import::pg_harness::USER,
+        dir.path(),
+        &["inbox", "init"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for role in ["server_a", "server_b"] {
+        pg.run_sql(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}' IN ROLE askara_inbox_poller"
+        ))
+        .unwrap();
+    }
+    pg.run_sql("CREATE ROLE reception LOGIN PASSWORD 'pw-reception' IN ROLE askara_inbox_staff")
+        .unwrap();
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(4, 8);
+    let base = sim.base_url();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut a, a_url) = spawn_serve(&pg, "server_a", a_dir.path(), &base).await;
+    until_listed(&pg, dir.path(), 4).await;
+    let (mut b, b_url) = spawn_serve(&pg, "server_b", b_dir.path(), &base).await;
+    // Within a lease check, the second reports it stands by; the first polls.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ha, hb) = (health(&a_url).await, health(&b_url).await);
+        if hb["pollStandby"] == true {
+            assert_eq!(ha["pollStandby"], false, "{ha}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never stood by: {hb}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    a.start_kill().unwrap();
+    a.wait().await.unwrap();
+    sim.add_generated_at(2, 99, chrono::Utc::now());
+    until_listed(&pg, dir.path(), 6).await;
+    assert_eq!(health(&b_url).await["pollStandby"], false);
+    b.start_kill().unwrap();
+}
