@@ -15,9 +15,14 @@ pub const STAFF_ROLE: &str = "askara_inbox_staff";
 /// The clinic server: everything staff may, and ingest notes, sync state, webhook deliveries
 /// and retention.
 pub const POLLER_ROLE: &str = "askara_inbox_poller";
+/// Optional: staff roles granted this one see only the notes they recorded (see migration 2).
+pub const AUTHOR_ONLY_ROLE: &str = "askara_inbox_author_only";
 
 /// Migrations, in order; version N = the first N applied. Never edit a released one: append.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_author_only.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -88,7 +93,7 @@ pub async fn init(spec: PgSpec, display: String) -> Result<InitReport, InboxErro
         .await
         .map_err(err("waiting for another init"))?;
     let mut created_roles = Vec::new();
-    for role in [STAFF_ROLE, POLLER_ROLE] {
+    for role in [STAFF_ROLE, POLLER_ROLE, AUTHOR_ONLY_ROLE] {
         let exists: bool = tx
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",

@@ -68,7 +68,7 @@ async fn init_is_idempotent_and_a_desk_without_it_is_told_what_to_run() {
         (first.from_version, first.to_version),
         (0, inbox_pg::SCHEMA_VERSION)
     );
-    assert_eq!(first.created_roles.len(), 2);
+    assert_eq!(first.created_roles.len(), 3);
     let again = inbox_pg::init(s.clone(), "clinic".into()).await.unwrap();
     assert_eq!(again.from_version, inbox_pg::SCHEMA_VERSION);
     assert!(again.created_roles.is_empty());
@@ -456,4 +456,82 @@ async fn a_multi_host_url_finds_the_writable_server_and_carries_on_when_one_stop
 
 async fn tokio_postgres_client_at(pg: &TestPostgres) -> tokio_postgres::Client {
     tokio_postgres_client(pg, import::pg_harness::USER, &pg.password).await
+}
+
+#[tokio::test]
+async fn a_clinician_limited_to_own_notes_sees_only_those_and_reception_sees_all() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    let origin = Origin {
+        source: Source::Webhook,
+        verified: true,
+        authors: [("mine", "user-lund"), ("theirs", "user-berg")]
+            .into_iter()
+            .map(|(n, a)| (n.to_string(), a.to_string()))
+            .collect(),
+    };
+    server
+        .ingest_from(
+            vec![
+                note("mine", "2026-12-01T08:00:00Z", "Shoulder pain."),
+                note(
+                    "theirs",
+                    "2026-12-01T09:00:00Z",
+                    "Shoulder pain, other clinician.",
+                ),
+                note(
+                    "unknown",
+                    "2026-12-01T10:00:00Z",
+                    "Shoulder pain, author unknown.",
+                ),
+            ],
+            origin,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let lund = member(&pg, "dr_lund", inbox_pg::STAFF_ROLE).await;
+    let reception = member(&pg, "reception", inbox_pg::STAFF_ROLE).await;
+    let all = |s: &PgInbox| {
+        let s = s.clone();
+        async move {
+            let mut u: Vec<String> = s
+                .list(ListQuery::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| n.uuid)
+                .collect();
+            u.sort();
+            u
+        }
+    };
+    // Off by default: every desk sees every note.
+    assert_eq!(all(&lund).await.len(), 3);
+    pg.run_sql(&format!(
+        "GRANT {} TO dr_lund; INSERT INTO askara_inbox.clinician_authors VALUES ('dr_lund', 'user-lund');",
+        inbox_pg::AUTHOR_ONLY_ROLE
+    ))
+    .unwrap();
+    let lund = PgInbox::connect(spec(&pg, "dr_lund", "pw-dr_lund"), "test".into())
+        .await
+        .unwrap();
+    assert_eq!(all(&lund).await, vec!["mine"]);
+    let found: Vec<String> = lund
+        .search_detailed("shoulder", SearchQuery::default())
+        .await
+        .unwrap()
+        .notes
+        .into_iter()
+        .map(|n| n.uuid)
+        .collect();
+    assert_eq!(found, vec!["mine"]);
+    assert!(lund.get("theirs").await.unwrap().is_none());
+    assert!(matches!(
+        lund.set_status("theirs", Status::Dismissed, "").await,
+        Err(InboxError::NotFound { .. })
+    ));
+    assert_eq!(lund.counts().await.unwrap().values().sum::<u64>(), 1);
+    assert_eq!(lund.patients(None, 10).await.unwrap().len(), 1);
+    assert_eq!(all(&reception).await, vec!["mine", "theirs", "unknown"]);
 }

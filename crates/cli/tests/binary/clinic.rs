@@ -293,3 +293,70 @@ async fn every_clinic_server_may_serve_with_poll_one_polls_and_the_other_stands_
     assert_eq!(health(&b_url).await["pollStandby"], false);
     b.start_kill().unwrap();
 }
+
+#[tokio::test]
+async fn a_clinician_limited_to_own_notes_lists_only_those_through_the_binary() {
+    let pg = TestPostgres::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let owner = import::pg_harness::USER;
+    let r = run(&pg, owner, dir.path(), &["inbox", "init"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pg.run_sql(
+        "CREATE ROLE dr_lund LOGIN PASSWORD 'pw-dr_lund' IN ROLE askara_inbox_staff, askara_inbox_author_only;
+         CREATE ROLE reception LOGIN PASSWORD 'pw-reception' IN ROLE askara_inbox_staff;
+         INSERT INTO askara_inbox.clinician_authors VALUES ('dr_lund', 'user-lund');",
+    )
+    .unwrap();
+    let spec = match import::TargetSpec::parse(&url(&pg, owner))
+        .unwrap()
+        .with_password(pg.password.clone())
+    {
+        import::TargetSpec::Postgres(p) => p,
+        _ => unreachable!(),
+    };
+    let server = inbox_pg::PgInbox::connect(spec, "test".into())
+        .await
+        .unwrap();
+    let note = |uuid: &str| {
+        askara::Note::from_json(serde_json::json!({
+            "uuid": uuid, "type": "consultation_note", "content": "Synthetic note.",
+            "createdAt": "2026-12-01T08:00:00Z", "updatedAt": "2026-12-01T08:00:00Z",
+        }))
+        .unwrap()
+    };
+    use inbox::InboxStore;
+    server
+        .ingest_from(
+            vec![note("mine"), note("theirs")],
+            inbox::Origin {
+                source: inbox::Source::Webhook,
+                verified: true,
+                authors: [("mine", "user-lund"), ("theirs", "user-berg")]
+                    .into_iter()
+                    .map(|(n, a)| (n.to_string(), a.to_string()))
+                    .collect(),
+            },
+            vec![],
+        )
+        .await
+        .unwrap();
+    let uuids = |v: Vec<Value>| -> Vec<String> {
+        let mut u: Vec<String> = v
+            .iter()
+            .map(|n| n["uuid"].as_str().unwrap().to_string())
+            .collect();
+        u.sort();
+        u
+    };
+    assert_eq!(
+        uuids(listed(&pg, "dr_lund", dir.path()).await),
+        vec!["mine"]
+    );
+    assert_eq!(
+        uuids(listed(&pg, "reception", dir.path()).await),
+        vec!["mine", "theirs"]
+    );
+    let r = run(&pg, "dr_lund", dir.path(), &["notes", "show", "theirs"]).await;
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("Synthetic"), "{}", r.stdout);
+}
