@@ -75,15 +75,16 @@ async fn lock_status(
     tx: &Transaction<'_>,
     inbox: &PgInbox,
     uuid: &str,
-) -> Result<Option<(Status, String)>, InboxError> {
+) -> Result<Option<(Status, String, String)>, InboxError> {
     let r = tx
         .query_opt(
-            "SELECT status, status_changed_by FROM notes WHERE uuid = $1 FOR UPDATE",
+            "SELECT status, status_changed_by, status_changed_at FROM notes
+              WHERE uuid = $1 FOR UPDATE",
             &[&uuid],
         )
         .await
         .map_err(inbox.err("reading a note"))?;
-    r.map(|r| Ok((crate::codec::status(r.get(0))?, r.get(1))))
+    r.map(|r| Ok((crate::codec::status(r.get(0))?, r.get(1), r.get(2))))
         .transpose()
 }
 
@@ -197,7 +198,7 @@ impl PgInbox {
             if !seen.insert(uuid.clone()) {
                 continue;
             }
-            let Some((from, _by)) = lock_status(&tx, self, &uuid).await? else {
+            let Some((from, by, by_at)) = lock_status(&tx, self, &uuid).await? else {
                 out.push(Err(InboxError::NotFound { uuid }));
                 continue;
             };
@@ -209,6 +210,9 @@ impl PgInbox {
                     changed: false,
                     at: now,
                     audit_id: None,
+                    // The person who was first (the row was locked while they changed it).
+                    already_by: Some(by),
+                    already_at: crate::codec::parse_ts(&by_at).ok(),
                 }));
                 continue;
             }
@@ -255,6 +259,8 @@ impl PgInbox {
                 changed: true,
                 at: now,
                 audit_id: Some(id),
+                already_by: None,
+                already_at: None,
             }));
         }
         audit.finish(&tx, self).await?;
@@ -302,7 +308,7 @@ impl PgInbox {
         let mut audit = AuditWriter::begin(&tx, self).await?;
         let mut moved = 0;
         for a in &attempts {
-            let Some((from, _)) = lock_status(&tx, self, &a.uuid).await? else {
+            let Some((from, _, _)) = lock_status(&tx, self, &a.uuid).await? else {
                 return Err(InboxError::NotFound {
                     uuid: a.uuid.clone(),
                 });

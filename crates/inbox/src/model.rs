@@ -262,6 +262,10 @@ pub struct StatusChange {
     pub at: DateTime<Utc>,
     /// The audit row written, when `changed`.
     pub audit_id: Option<i64>,
+    /// When not `changed`: who gave the note this status, and when (on a shared inbox, the
+    /// person who was first), if the trail says.
+    pub already_by: Option<String>,
+    pub already_at: Option<DateTime<Utc>>,
 }
 
 /// Filters for `list`. Newest first (createdAt instant descending, then arrival order).

@@ -151,7 +151,14 @@ async fn set_status(
     if change.changed {
         println!("{uuid}: {} -> {}", change.from.as_str(), change.to.as_str());
     } else {
-        println!("{uuid}: already {}", change.to.as_str());
+        match (&change.already_by, change.already_at) {
+            (Some(by), Some(at)) => println!(
+                "{uuid}: already {} (by {by}, {})",
+                change.to.as_str(),
+                at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+            ),
+            _ => println!("{uuid}: already {}", change.to.as_str()),
+        }
     }
     Ok(())
 }

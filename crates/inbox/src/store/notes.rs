@@ -127,6 +127,14 @@ fn change_status(
         return Err(InboxError::NotFound { uuid });
     };
     if from == to {
+        let earlier: Option<(String, DateTime<Utc>)> = tx
+            .prepare_cached(
+                "SELECT actor, at FROM audit_events WHERE note_uuid = ?1 AND to_status = ?2
+                  ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![uuid, to], |r| Ok((r.get(0)?, ts_col(r, 1)?)))
+            .optional()?;
+        let (already_by, already_at) = earlier.unzip();
         return Ok(StatusChange {
             uuid,
             from,
@@ -134,6 +142,8 @@ fn change_status(
             changed: false,
             at: now,
             audit_id: None,
+            already_by,
+            already_at,
         });
     }
     if let Err(reason) = from.can_change_to(to) {
@@ -166,6 +176,8 @@ fn change_status(
         changed: true,
         at: now,
         audit_id: Some(id),
+        already_by: None,
+        already_at: None,
     })
 }
 
