@@ -360,3 +360,61 @@ async fn a_clinician_limited_to_own_notes_lists_only_those_through_the_binary() 
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(!r.stdout.contains("Synthetic"), "{}", r.stdout);
 }
+
+#[tokio::test]
+async fn after_the_clinic_database_restarts_the_poller_and_the_desks_carry_on_with_nothing_lost() {
+    let mut pg = TestPostgres::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &pg,
+        import::pg_harness::USER,
+        dir.path(),
+        &["inbox", "init"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pg.run_sql(
+        "CREATE ROLE server_a LOGIN PASSWORD 'pw-server_a' IN ROLE askara_inbox_poller;
+         CREATE ROLE reception LOGIN PASSWORD 'pw-reception' IN ROLE askara_inbox_staff;",
+    )
+    .unwrap();
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    sim.add_generated(5, 3);
+    let base = sim.base_url();
+    let a_dir = tempfile::tempdir().unwrap();
+    let mut a = spawn_sync(&pg, "server_a", a_dir.path(), &base);
+    let mut lines = BufReader::new(a.stderr.take().unwrap()).lines();
+    until_listed(&pg, dir.path(), 5).await;
+
+    pg.stop();
+    // A desk is told in one line, with what to do.
+    let r = run(&pg, "reception", dir.path(), &["notes", "list"]).await;
+    assert_ne!(r.code, 0);
+    let err: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("WARNING"))
+        .collect();
+    assert_eq!(err.len(), 1, "{}", r.stderr);
+    assert!(err[0].contains("clinic"), "{}", err[0]);
+    // Askara gets new notes while the database is down; the poller says it cannot store them.
+    sim.add_generated_at(4, 31, chrono::Utc::now());
+    let failed = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("failed") || l.contains("clinic inbox") {
+                return l;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("the poller reports the database down");
+    assert!(!failed.is_empty());
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    pg.start_again();
+    until_listed(&pg, dir.path(), 9).await;
+    let r = run(&pg, "reception", dir.path(), &["audit", "verify"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    a.start_kill().unwrap();
+}
