@@ -26,6 +26,7 @@ fn main() {
             "get_settings",
             "save_settings",
             "test_connection",
+            "test_inbox_connection",
             "start_demo",
             "lock_state",
             "lock_now",

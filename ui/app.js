@@ -255,14 +255,22 @@ async function onSearchInput() {
 // ------------------------------------------------------------------------------------------
 // Wiring
 
-async function onNotesChanged(/** @type {string} */ reason) {
+/**
+ * What changed the notes: `sync` (this computer's poller), `clinic` (another desk or the clinic
+ * server, announced by the shared inbox), `reconnected` (the clinic inbox is back: everything is
+ * read again, since its changes in between were not announced), or this desk's own action.
+ * @param {string} reason
+ */
+async function onNotesChanged(reason) {
   await refreshCounts();
   // Locked: only the counts (as notifications say); the list waits for the unlock.
   if (state.lock?.locked) return;
-  await reloadList(reason === 'sync' ? 'sync' : 'change');
+  // Changes from elsewhere keep the place in the list, as arriving notes do.
+  const arrived = reason === 'sync' || reason === 'clinic' || reason === 'reconnected';
+  await reloadList(arrived ? 'sync' : 'change');
   // New notes may bring a type or an author the filters do not offer yet.
-  if (reason === 'sync') refreshFacets().catch(showError);
-  if (reason !== 'sync') await refreshPatients();
+  if (arrived) refreshFacets().catch(showError);
+  if (!arrived) await refreshPatients();
   else if (!state.search.trim()) refreshPatients();
   await reloadNote();
 }
@@ -313,8 +321,11 @@ function purge() {
   el('pin-repeat', HTMLInputElement).value = '';
   state.pinSetup = false;
   // A database password typed in Settings and not saved goes too.
-  const pw = /** @type {HTMLFormElement} */ ($('settings-form')).elements.namedItem('password');
-  if (pw instanceof HTMLInputElement) pw.value = '';
+  const form = /** @type {HTMLFormElement} */ ($('settings-form'));
+  for (const name of ['password', 'inboxPassword']) {
+    const pw = form.elements.namedItem(name);
+    if (pw instanceof HTMLInputElement) pw.value = '';
+  }
 }
 
 /** `lock-state`: hide everything on lock; on unlock, the inbox again. @param {LockView} v */
@@ -350,6 +361,11 @@ async function onLockState(v) {
 async function main() {
   state.info = await ipc.appInfo();
   $('demo-badge').hidden = !state.info.demo;
+  // Clinic mode: the clinic server syncs; the button reads the shared inbox again.
+  if (state.info.clinic) {
+    $('btn-sync').textContent = 'Refresh';
+    $('btn-sync').title = 'Read the clinic inbox again (the clinic server syncs with Askara)';
+  }
 
   for (const b of document.querySelectorAll('.filter')) {
     b.addEventListener('click', async () => {
@@ -442,8 +458,14 @@ async function main() {
 
   // Locked already (the app quit locked): nothing of a note is asked for until the unlock.
   await onLockState(await ipc.lockState());
-  await refreshCounts();
-  if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients(), refreshFacets()]);
+  // A clinic server that does not answer yet fails these: the window opens all the same, says
+  // why, and reads everything once the server is back (`notes-changed`, `reconnected`).
+  try {
+    await refreshCounts();
+    if (!state.lock?.locked) await Promise.all([reloadList(), refreshPatients(), refreshFacets()]);
+  } catch (e) {
+    showError(/** @type {CmdError} */ (e));
+  }
   onStatus(await ipc.status());
   // The countdowns in the strip; nothing to redraw while the window is hidden in the tray.
   setInterval(() => document.hidden || renderStatus(), 1000);

@@ -211,6 +211,32 @@ needsSignIn: boolean, };
 
 export type TokenStorage = "keyring" | "memory";
 
+export type ClinicView = { 
+/**
+ * The server, as displayed (never a password).
+ */
+server: string, 
+/**
+ * The PostgreSQL role this desk acts as (the audit trail's name for it), once connected.
+ */
+role: string | null, 
+/**
+ * Listening for the server's changes: what the window shows is current.
+ */
+connected: boolean, 
+/**
+ * The clinic server that polls Askara (`role@host`), as it last said.
+ */
+poller: string | null, 
+/**
+ * When that poller last wrote its status.
+ */
+pollerWrittenAt: string | null, 
+/**
+ * The poller stopped writing: the clinic server's sync is not running.
+ */
+stale: boolean, };
+
 export type StatusView = { demo: boolean, signedIn: boolean, 
 /**
  * Who the tokens act for, when Askara said (`GET /me`).
@@ -219,9 +245,23 @@ account: string | null, tokenExpiresAt: string | null, tokenStorage: TokenStorag
 /**
  * The import target as displayed (never a password); empty when none is set.
  */
-target: string, problem: Problem | null, };
+target: string, problem: Problem | null, 
+/**
+ * Clinic mode: the shared inbox this desk works in. The sync figures above are then the
+ * clinic server's poller's, as it published them; this desk never polls Askara.
+ */
+clinic: ClinicView | null, };
 
-export type AppInfo = { version: string, demo: boolean, firstRun: boolean, dataDir: string, };
+export type AppInfo = { version: string, demo: boolean, firstRun: boolean, dataDir: string, 
+/**
+ * Working in a clinic's shared inbox (clinic mode) rather than this computer's.
+ */
+clinic: boolean, 
+/**
+ * What chose where the inbox is instead of the setting (`--inbox`, `ASKARA_INBOX_URL`);
+ * `None`: the setting did. Settings then shows it read-only.
+ */
+inboxSetBy: string | null, };
 
 export type DeviceView = { userCode: string, verificationUri: string, verificationUriComplete: string | null, expiresAt: string, };
 
@@ -278,7 +318,13 @@ closeToTray: boolean,
 /**
  * Start the desktop app (hidden in the tray) when this user logs in (`crate::autostart`).
  */
-startAtLogin: boolean, };
+startAtLogin: boolean, 
+/**
+ * Empty: this computer's own inbox in the data dir (the default). A clinic's shared inbox:
+ * `postgres://user@host:5432/database?sslmode=verify-full` (no password: it goes to the
+ * keyring, as an import target's).
+ */
+inboxUrl: string, };
 
 export type Check = { ok: boolean, message: string, };
 

@@ -132,10 +132,22 @@ export const ipc = {
   syncNow: () => call('sync_now'),
   /** @returns {Promise<Settings>} */
   getSettings: () => call('get_settings'),
-  /** @param {Settings} settings @param {string|null} password @returns {Promise<void>} */
-  saveSettings: (settings, password) => call('save_settings', { settings, password }),
+  /**
+   * Saves; `password` is the import target's, `inboxPassword` the clinic server's (both go to
+   * the OS keyring). A new place for the inbox restarts the app.
+   * @param {Settings} settings @param {string|null} password @param {string|null} [inboxPassword]
+   * @returns {Promise<void>}
+   */
+  saveSettings: (settings, password, inboxPassword = null) =>
+    call('save_settings', { settings, password, inboxPassword }),
   /** @param {Settings} settings @param {string|null} password @returns {Promise<ConnectionReport>} */
   testConnection: (settings, password) => call('test_connection', { settings, password }),
+  /**
+   * Opens the inbox at `url` ('' is this computer's; postgres://… a clinic server's, with
+   * `password` if given) and says in one line whether it works, and as which role.
+   * @param {string} url @param {string|null} password @returns {Promise<Check>}
+   */
+  testInboxConnection: (url, password) => call('test_inbox_connection', { url, password }),
   /** @returns {Promise<void>} */
   startDemo: () => call('start_demo'),
   /** The idle lock: on or off, PIN set, wrong tries. @returns {Promise<LockView>} */

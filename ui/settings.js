@@ -1,8 +1,9 @@
 // @ts-check
-// The settings pane: Askara's addresses and sign-in method, the practice database (its
-// password goes to the keyring), notifications; save, test the connections, sign out.
+// The settings pane: where the inbox is (this computer, or the clinic server's shared inbox,
+// its password to the keyring), Askara's addresses and sign-in method, the practice database
+// (its password goes to the keyring), notifications; save, test the connections, sign out.
 import { ipc } from './ipc.js';
-import { el } from './dom.js';
+import { el, setText } from './dom.js';
 import { state } from './state.js';
 import { idleWords, openPinSetup } from './lock.js';
 
@@ -30,7 +31,11 @@ export async function openSettings() {
     else if (input) input.value = Array.isArray(v) ? v.join(' ') : String(v ?? '');
   }
   /** @type {HTMLInputElement} */ (f.elements.namedItem('password')).value = '';
+  /** @type {HTMLInputElement} */ (f.elements.namedItem('inboxPassword')).value = '';
   loaded = s;
+  showInboxPlace(isClinicUrl(s.inboxUrl) ? 'clinic' : 'local');
+  // The demo keeps its synthetic inbox on this computer.
+  $('inbox-place').hidden = !!state.info?.demo;
   // An IT policy file sets the idle lock: the field shows its value, read-only.
   const idle = /** @type {HTMLInputElement} */ (f.elements.namedItem('idleLockMinutes'));
   const lock = state.lock ?? (await ipc.lockState().catch(() => null));
@@ -50,7 +55,57 @@ export async function openSettings() {
   $('signin').hidden = true;
 }
 
-/** @returns {{settings: import('./ipc.js').Settings, password: string|null}} */
+/** A clinic server's URL (a shared inbox on PostgreSQL). @param {string} url */
+export function isClinicUrl(url) {
+  return /^postgres(ql)?:/i.test(url.trim());
+}
+
+/** The place chosen in the pane: 'local' or 'clinic'. */
+function inboxPlace() {
+  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
+  const chosen = f.querySelector('input[name="inboxPlace"]:checked');
+  return chosen instanceof HTMLInputElement && chosen.value === 'clinic' ? 'clinic' : 'local';
+}
+
+/**
+ * Shows the place `place` as chosen, with the clinic server's fields when it is the clinic.
+ * Read-only when `--inbox` or ASKARA_INBOX_URL chose the inbox at start.
+ * @param {'local'|'clinic'} place
+ */
+function showInboxPlace(place) {
+  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
+  for (const r of f.querySelectorAll('input[name="inboxPlace"]')) {
+    if (r instanceof HTMLInputElement) r.checked = r.value === place;
+  }
+  $('inbox-clinic').hidden = place !== 'clinic';
+  setText($('inbox-test-result'), '');
+  const setBy = state.info?.inboxSetBy ?? null;
+  for (const name of ['inboxUrl', 'inboxPassword']) {
+    const input = /** @type {HTMLInputElement} */ (f.elements.namedItem(name));
+    input.disabled = !!setBy;
+  }
+  for (const r of f.querySelectorAll('input[name="inboxPlace"]')) {
+    if (r instanceof HTMLInputElement) r.disabled = !!setBy;
+  }
+  $('inbox-note').textContent = setBy
+    ? `${setBy} chose where the inbox is when Askara Inbox started${state.info?.clinic ? ' (the clinic server)' : ' (this computer)'}: this setting applies once it is gone.`
+    : 'Changing where the inbox is restarts Askara Inbox.';
+}
+
+/**
+ * The inbox URL the pane says: the clinic server's, or this computer's ('', or a sqlite:
+ * folder written in the file, which stays as it was).
+ */
+function readInboxUrl() {
+  const f = /** @type {HTMLFormElement} */ ($('settings-form'));
+  if (inboxPlace() === 'clinic') {
+    return /** @type {HTMLInputElement} */ (f.elements.namedItem('inboxUrl')).value.trim();
+  }
+  const was = loaded?.inboxUrl ?? '';
+  return isClinicUrl(was) ? '' : was;
+}
+
+/** @returns {{settings: import('./ipc.js').Settings, password: string|null, inboxPassword: string|null}} */
 function readSettings() {
   const f = /** @type {HTMLFormElement} */ ($('settings-form'));
   const v = (/** @type {string} */ k) => /** @type {HTMLInputElement} */ (f.elements.namedItem(k)).value.trim();
@@ -74,8 +129,11 @@ function readSettings() {
       startAtLogin: /** @type {HTMLInputElement} */ (f.elements.namedItem('startAtLogin')).checked,
       retentionDays: Number(v('retentionDays')) || 30,
       idleLockMinutes: idle.disabled ? (loaded?.idleLockMinutes ?? 10) : Number(v('idleLockMinutes')) || 10,
+      // While --inbox or ASKARA_INBOX_URL chose the inbox, the setting stays as it was.
+      inboxUrl: state.info?.inboxSetBy ? (loaded?.inboxUrl ?? '') : readInboxUrl(),
     }),
     password: v('password') || null,
+    inboxPassword: (inboxPlace() === 'clinic' && v('inboxPassword')) || null,
   };
 }
 
@@ -112,12 +170,31 @@ export function wireSettings(onClose) {
       settingsResult(/** @type {CmdError} */ (e).message, false);
     }
   });
+  for (const r of document.querySelectorAll('input[name="inboxPlace"]')) {
+    r.addEventListener('change', () => showInboxPlace(inboxPlace()));
+  }
+  $('btn-test-inbox').addEventListener('click', async () => {
+    const { settings, inboxPassword } = readSettings();
+    const out = $('inbox-test-result');
+    out.className = 'muted';
+    setText(out, 'Testing…');
+    try {
+      const r = await ipc.testInboxConnection(settings.inboxUrl, inboxPassword);
+      out.className = r.ok ? 'ok' : 'warn';
+      setText(out, `${r.ok ? '✓' : '✗'} ${r.message}`);
+    } catch (err) {
+      out.className = 'warn';
+      setText(out, `✗ ${/** @type {CmdError} */ (err).message}`);
+    }
+  });
   $('settings-form').addEventListener('submit', async (/** @type {Event} */ e) => {
     e.preventDefault();
-    const { settings, password } = readSettings();
+    const { settings, password, inboxPassword } = readSettings();
+    const moves = !state.info?.demo && !state.info?.inboxSetBy
+      && (settings.inboxUrl.trim() !== (loaded?.inboxUrl ?? '').trim() || !!inboxPassword);
     try {
-      await ipc.saveSettings(settings, password);
-      settingsResult('Saved.', true);
+      await ipc.saveSettings(settings, password, inboxPassword);
+      settingsResult(moves ? 'Saved. Askara Inbox restarts to open the inbox there…' : 'Saved.', true);
     } catch (err) {
       settingsResult(/** @type {CmdError} */ (err).message, false);
     }

@@ -8,6 +8,7 @@ import { reloadList } from './app.js';
 import { startSignIn } from './signin.js';
 import { fmtTime, fmtIn } from './format.js';
 import { patientLabel } from './patients.js';
+import { clinicStrip } from './clinic.js';
 
 /** @typedef {import('./ipc.js').NoteView} NoteView */
 /** @typedef {import('./ipc.js').Status} Status */
@@ -68,21 +69,29 @@ export function renderStatus() {
   const now = Date.now();
   const dot = $('strip-dot');
   const p = s.problem;
-  const dotClass = `dot${p ? ' warn' : s.signedIn ? '' : ' off'}`;
+  // Clinic mode: the clinic server syncs; this desk is "on" while connected to it.
+  const on = s.clinic ? s.clinic.connected : s.signedIn;
+  const dotClass = `dot${p ? ' warn' : on ? '' : ' off'}`;
   if (dot.className !== dotClass) dot.className = dotClass;
-  let sync = '';
-  if (!s.signedIn) sync = 'Not signed in';
-  else if (s.syncing && !s.lastSyncAt) sync = 'Syncing…';
-  else sync = s.lastSyncAt ? `Synced ${fmtTime(s.lastSyncAt)}` : 'Not synced yet';
-  if (s.signedIn && s.nextPollAt) sync += ` · next in ${fmtIn(s.nextPollAt, now)}`;
-  setText($('strip-sync'), sync);
-  let acct = '';
-  if (s.signedIn) {
-    acct = `Signed in${s.account ? ` as ${s.account}` : ''}`;
-    if (s.tokenExpiresAt) acct += ` (token ${fmtIn(s.tokenExpiresAt, now)})`;
-    if (s.tokenStorage === 'memory') acct += ' · demo: no keyring, sign-in kept in memory';
+  if (s.clinic) {
+    const c = clinicStrip(s, now);
+    setText($('strip-sync'), c.sync);
+    setText($('strip-account'), c.account);
+  } else {
+    let sync = '';
+    if (!s.signedIn) sync = 'Not signed in';
+    else if (s.syncing && !s.lastSyncAt) sync = 'Syncing…';
+    else sync = s.lastSyncAt ? `Synced ${fmtTime(s.lastSyncAt)}` : 'Not synced yet';
+    if (s.signedIn && s.nextPollAt) sync += ` · next in ${fmtIn(s.nextPollAt, now)}`;
+    setText($('strip-sync'), sync);
+    let acct = '';
+    if (s.signedIn) {
+      acct = `Signed in${s.account ? ` as ${s.account}` : ''}`;
+      if (s.tokenExpiresAt) acct += ` (token ${fmtIn(s.tokenExpiresAt, now)})`;
+      if (s.tokenStorage === 'memory') acct += ' · demo: no keyring, sign-in kept in memory';
+    }
+    setText($('strip-account'), acct);
   }
-  setText($('strip-account'), acct);
   setText($('strip-target'), s.target ? `Target: ${s.target}` : 'No import target (Settings)');
   $('problem').hidden = !p;
   $('strip-target').hidden = !!p;
@@ -90,6 +99,7 @@ export function renderStatus() {
     let text = `⚠ ${p.summary}`;
     if (p.code === 'rate_limited' && p.until) text += ` until ${fmtTime(p.until)}`;
     else if (p.until && new Date(p.until).getTime() > now) text += ` · retrying in ${fmtIn(p.until, now)}`;
+    else if (p.until) text += ' · retrying now';
     text += `. ${p.fix}.`;
     setText($('problem-text'), text.replace('..', '.'));
     $('problem-signin').hidden = !p.needsSignIn;
@@ -123,7 +133,8 @@ export function updateScreens() {
   $('btn-signin-settings').hidden = false;
   $('btn-signin-back').hidden = true;
   $('btn-pin-setup').hidden = !state.lock || state.lock.pinSet;
-  const signIn = !!s && (!s.signedIn || state.forceSignIn);
+  // A desk in clinic mode needs no Askara sign-in of its own: the clinic server polls.
+  const signIn = !!s && !s.clinic && (!s.signedIn || state.forceSignIn);
   const settingsOpen = !$('settings').hidden;
   const pinSetup = !signIn && state.pinSetup && !settingsOpen;
   $('pin-setup').hidden = !pinSetup;

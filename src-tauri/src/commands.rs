@@ -161,8 +161,11 @@ pub async fn save_settings(
     core: CoreState<'_>,
     settings: Settings,
     password: Option<String>,
+    inbox_password: Option<String>,
 ) -> Res<()> {
-    core.inner().save_settings(settings, password).await
+    core.inner()
+        .save_settings(settings, password, inbox_password)
+        .await
 }
 
 #[tauri::command]
@@ -172,6 +175,17 @@ pub async fn test_connection(
     password: Option<String>,
 ) -> Res<ConnectionReport> {
     core.test_connection(settings, password).await
+}
+
+/// Opens the inbox at `url` (this computer's, or a clinic server's with `password` if given)
+/// and says in one line whether it works, and as which role.
+#[tauri::command]
+pub async fn test_inbox_connection(
+    core: CoreState<'_>,
+    url: String,
+    password: Option<String>,
+) -> Res<crate::core::Check> {
+    core.test_inbox_connection(url, password).await
 }
 
 /// The idle lock: whether it is on, with a PIN set, and the wrong tries.

@@ -10,7 +10,7 @@ use crate::core::{
     NotesChanged, SignInEvent, SignInView, TypeChoice,
 };
 use crate::error::CmdError;
-use crate::status::{Problem, StatusView, TokenStorage};
+use crate::status::{ClinicView, Problem, StatusView, TokenStorage};
 use crate::views::{
     ChangesSince, ChangesView, Counts, DiffKind, DiffPart, ImportView, NoteRow, NoteStatus,
     NoteView, PatientView, TextPart, VersionView,
@@ -56,6 +56,7 @@ pub fn render() -> String {
         decl::<Counts>(&cfg),
         decl::<Problem>(&cfg),
         decl::<TokenStorage>(&cfg),
+        decl::<ClinicView>(&cfg),
         decl::<StatusView>(&cfg),
         decl::<AppInfo>(&cfg),
         decl::<DeviceView>(&cfg),

@@ -38,6 +38,9 @@ pub struct Options {
     pub demo_notes: Option<usize>,
     /// Start with the window hidden in the tray (the start-at-login entry).
     pub hidden: bool,
+    /// Where the inbox is, instead of the setting: `--inbox URL`, else `ASKARA_INBOX_URL` (as
+    /// the CLI takes them).
+    pub inbox: Option<core::InboxOverride>,
 }
 
 impl Options {
@@ -50,6 +53,12 @@ impl Options {
                 "--hidden" => o.hidden = true,
                 "--data-dir" => {
                     o.data_dir = Some(args.next().ok_or("--data-dir needs a folder")?.into())
+                }
+                "--inbox" => {
+                    o.inbox = Some(core::InboxOverride {
+                        url: args.next().ok_or("--inbox needs a URL (sqlite: or postgres://user@host:5432/database)")?,
+                        from: "--inbox".into(),
+                    })
                 }
                 "--demo-every" => {
                     let v = args.next().ok_or("--demo-every needs seconds")?;
@@ -67,7 +76,7 @@ impl Options {
                 }
                 "-h" | "--help" => {
                     return Err(
-                        "usage: askara-inbox-desktop [--demo [--demo-every SECS] [--demo-notes N]] [--data-dir DIR] [--hidden]"
+                        "usage: askara-inbox-desktop [--demo [--demo-every SECS] [--demo-notes N]] [--data-dir DIR] [--inbox URL] [--hidden]"
                             .into(),
                     )
                 }
@@ -76,6 +85,15 @@ impl Options {
         }
         if o.data_dir.is_none() {
             o.data_dir = std::env::var_os("ASKARA_INBOX_DATA_DIR").map(PathBuf::from);
+        }
+        if o.inbox.is_none() {
+            o.inbox = std::env::var("ASKARA_INBOX_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .map(|url| core::InboxOverride {
+                    url,
+                    from: "ASKARA_INBOX_URL".into(),
+                });
         }
         Ok(o)
     }
@@ -164,7 +182,7 @@ fn open_core(
         return tauri::async_runtime::block_on(core::Core::open_demo(every, notes, shell));
     }
     let dir = app::paths::data_dir(opts.data_dir.clone())?;
-    core::Core::open(dir, shell)
+    tauri::async_runtime::block_on(core::Core::open_at(dir, opts.inbox.clone(), shell))
 }
 
 pub fn run() {
@@ -216,6 +234,7 @@ pub fn run() {
             commands::get_settings,
             commands::save_settings,
             commands::test_connection,
+            commands::test_inbox_connection,
             commands::start_demo,
             commands::lock_state,
             commands::lock_now,
@@ -317,5 +336,15 @@ mod tests {
         assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
         assert!(parse(&["--nope"]).is_err());
         assert!(parse(&["--data-dir"]).is_err());
+        // Where the inbox is, as the CLI takes it (the flag wins over ASKARA_INBOX_URL).
+        let o = parse(&["--inbox", "postgres://reception@db/askara"]).unwrap();
+        assert_eq!(
+            o.inbox,
+            Some(core::InboxOverride {
+                url: "postgres://reception@db/askara".into(),
+                from: "--inbox".into(),
+            })
+        );
+        assert!(parse(&["--inbox"]).is_err());
     }
 }

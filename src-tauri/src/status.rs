@@ -40,6 +40,27 @@ pub struct StatusView {
     /// The import target as displayed (never a password); empty when none is set.
     pub target: String,
     pub problem: Option<Problem>,
+    /// Clinic mode: the shared inbox this desk works in. The sync figures above are then the
+    /// clinic server's poller's, as it published them; this desk never polls Askara.
+    pub clinic: Option<ClinicView>,
+}
+
+/// The clinic's shared inbox, as the status strip shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ClinicView {
+    /// The server, as displayed (never a password).
+    pub server: String,
+    /// The PostgreSQL role this desk acts as (the audit trail's name for it), once connected.
+    pub role: Option<String>,
+    /// Listening for the server's changes: what the window shows is current.
+    pub connected: bool,
+    /// The clinic server that polls Askara (`role@host`), as it last said.
+    pub poller: Option<String>,
+    /// When that poller last wrote its status.
+    pub poller_written_at: Option<DateTime<Utc>>,
+    /// The poller stopped writing: the clinic server's sync is not running.
+    pub stale: bool,
 }
 
 /// Where tokens are kept.
@@ -135,6 +156,71 @@ pub fn problem(status: &SyncStatus) -> Option<Problem> {
         until,
         needs_sign_in,
     })
+}
+
+/// Clinic mode: this desk is not connected to the clinic's shared inbox (retrying at
+/// `retry_at`): the server does not answer (`code` `busy`, `unreachable`, `timeout`), or it
+/// answers and refuses (a password, the role's rights, no inbox in that database).
+pub fn clinic_unreachable(code: &str, error: &str, retry_at: DateTime<Utc>) -> Problem {
+    let error = error.trim_end_matches('.');
+    let (code, summary, fix) = match code {
+        "busy" | "unreachable" | "timeout" => (
+            "clinic_unreachable",
+            format!("The clinic server is unreachable: {error}"),
+            "Nothing was lost; if it lasts, check this computer's network or ask IT whether the clinic server runs",
+        ),
+        _ => (
+            "clinic_refused",
+            format!("The clinic inbox cannot be opened: {error}"),
+            "Check the clinic server's URL and password in Settings (Where the inbox is), or tell IT",
+        ),
+    };
+    Problem {
+        code: code.into(),
+        summary,
+        fix: fix.into(),
+        until: Some(retry_at),
+        needs_sign_in: false,
+    }
+}
+
+/// Clinic mode: the poller `poller` stopped writing its status.
+pub fn clinic_sync_stopped(poller: &str) -> Problem {
+    Problem {
+        code: "clinic_sync_stopped".into(),
+        summary: format!(
+            "The clinic server's sync is not running ({poller} stopped reporting)"
+        ),
+        fix: "New notes from Askara arrive only once it runs again: ask IT to start `askara-inbox serve --poll` or `askara-inbox sync` on the clinic server".into(),
+        until: None,
+        needs_sign_in: false,
+    }
+}
+
+/// Clinic mode: connected, but no clinic server ever synced this inbox.
+pub fn clinic_no_poller() -> Problem {
+    Problem {
+        code: "clinic_no_poller".into(),
+        summary: "No clinic server has synced this inbox with Askara yet".into(),
+        fix:
+            "Ask IT to run `askara-inbox serve --poll` or `askara-inbox sync` on the clinic server"
+                .into(),
+        until: None,
+        needs_sign_in: false,
+    }
+}
+
+/// Clinic mode: the poller's own problem, which the clinic server (not this desk) must fix.
+pub fn clinic_poller_problem(status: &SyncStatus) -> Option<Problem> {
+    let mut p = problem(status)?;
+    p.summary = format!("The clinic server's sync: {}", p.summary);
+    if p.needs_sign_in {
+        p.fix = "Tell IT: the clinic server must sign in to Askara again (`askara-inbox login` on it), or be given the client secret".into();
+        p.needs_sign_in = false;
+    } else {
+        p.fix = format!("{} (on the clinic server)", p.fix.trim_end_matches('.'));
+    }
+    Some(p)
 }
 
 const KEYRING_FIX_SHORT: &str =

@@ -318,7 +318,9 @@ async fn the_demo_signs_in_syncs_reviews_imports_and_reports_problems() {
 #[tokio::test]
 async fn errors_reach_the_ui_as_code_and_message() {
     let dir = tempfile::tempdir().unwrap();
-    let core = Core::open(dir.path().to_path_buf(), Arc::new(Recorder::default())).unwrap();
+    let core = Core::open(dir.path().to_path_buf(), Arc::new(Recorder::default()))
+        .await
+        .unwrap();
     assert!(core.info().first_run);
     let e = core.get("no-such-note", None).await.unwrap_err();
     assert_eq!(e.code, "not_found");
@@ -329,7 +331,7 @@ async fn errors_reach_the_ui_as_code_and_message() {
     assert_eq!(e.code, "not_found");
     let mut s = core.settings();
     s.interval_secs = 2;
-    let e = core.save_settings(s, None).await.unwrap_err();
+    let e = core.save_settings(s, None, None).await.unwrap_err();
     assert_eq!(e.code, "config");
 }
 
@@ -348,7 +350,7 @@ async fn browser_sign_in_with_pkce_through_a_loopback_redirect() {
     core.start().await;
     let mut settings = core.settings();
     settings.sign_in_method = app::settings::SignInMethod::Browser;
-    core.save_settings(settings, None).await.unwrap();
+    core.save_settings(settings, None, None).await.unwrap();
 
     // Refused in the browser: the loopback hears it, the UI is told in words.
     let SignInView::Browser { authorize_url } = core.sign_in_start().await.unwrap() else {

@@ -21,7 +21,9 @@ async fn a_missing_keyring_is_reported_with_the_fix() {
         "unix:path=/nonexistent/askara-test-bus",
     );
     let dir = tempfile::tempdir().unwrap();
-    let core = Core::open(dir.path().to_path_buf(), Arc::new(Quiet)).unwrap();
+    let core = Core::open(dir.path().to_path_buf(), Arc::new(Quiet))
+        .await
+        .unwrap();
     let status = core.status_view().await;
     assert!(!status.signed_in);
     let problem = status.problem.unwrap();

@@ -67,6 +67,13 @@ pub struct Settings {
     pub close_to_tray: bool,
     /// Start the desktop app (hidden in the tray) when this user logs in (`crate::autostart`).
     pub start_at_login: bool,
+
+    // Where the inbox is (`crate::inbox_store`), for the desktop; the CLI's `--inbox` /
+    // `ASKARA_INBOX_URL` and the desktop's win over it.
+    /// Empty: this computer's own inbox in the data dir (the default). A clinic's shared inbox:
+    /// `postgres://user@host:5432/database?sslmode=verify-full` (no password: it goes to the
+    /// keyring, as an import target's).
+    pub inbox_url: String,
 }
 
 impl Default for Settings {
@@ -89,6 +96,7 @@ impl Default for Settings {
             idle_lock_minutes: crate::idle_lock::DEFAULT_MINUTES,
             close_to_tray: true,
             start_at_login: false,
+            inbox_url: String::new(),
         }
     }
 }
@@ -218,7 +226,16 @@ impl Settings {
         if !self.mapping_file.trim().is_empty() {
             import::Mapping::load(self.mapping_file.trim())?;
         }
+        // Also refuses a password inside the URL (it belongs in the keyring).
+        self.inbox_location()?;
         Ok(())
+    }
+
+    /// Where the inbox is, as `inboxUrl` says (read, not opened): empty or `sqlite:` is this
+    /// computer's own inbox, `postgres://…` a clinic's shared one (see
+    /// [`crate::inbox_store::InboxLocation::parse`], whose rules and errors apply).
+    pub fn inbox_location(&self) -> Result<crate::inbox_store::InboxLocation, AppError> {
+        crate::inbox_store::InboxLocation::parse(Some(&self.inbox_url))
     }
 
     /// The client configuration every field of which is honoured: URLs, scopes, token body;
@@ -418,6 +435,59 @@ mod tests {
         let mut rebased = before.clone();
         rebased.base_url = "https://staging.askara.ai".into();
         assert!(before.needs_sign_out(&rebased));
+    }
+
+    #[test]
+    fn the_inbox_is_this_computers_unless_a_clinic_server_is_given() {
+        use crate::inbox_store::InboxLocation;
+        // Older settings files have no inboxUrl: this computer's inbox, as before.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("settings.json"), r#"{"clientId":"desk"}"#).unwrap();
+        let (s, _) = Settings::load(dir.path()).unwrap();
+        assert_eq!(s.inbox_url, "");
+        assert_eq!(
+            s.inbox_location().unwrap(),
+            InboxLocation::Local { path: None }
+        );
+
+        let clinic = Settings {
+            inbox_url: "postgres://reception@db.clinic.example/askara".into(),
+            ..Settings::default()
+        };
+        clinic.validate().unwrap();
+        let loc = clinic.inbox_location().unwrap();
+        assert!(loc.is_clinic());
+        clinic.save(dir.path()).unwrap();
+        let body = std::fs::read_to_string(Settings::path(dir.path())).unwrap();
+        assert!(
+            body.contains(r#""inboxUrl": "postgres://reception@db.clinic.example/askara""#),
+            "{body}"
+        );
+        assert_eq!(Settings::load(dir.path()).unwrap().0, clinic);
+
+        // A password belongs in the keyring: refused, and never echoed.
+        let with_pw = Settings {
+            inbox_url: "postgres://reception:s3cret-pw@db.clinic.example/askara".into(),
+            ..Settings::default()
+        };
+        let e = with_pw.validate().unwrap_err();
+        assert_eq!(e.code(), "config");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("password") && !msg.contains("s3cret-pw"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "{msg}");
+        // Anything else says what is accepted.
+        let other = Settings {
+            inbox_url: "mysql://db.clinic.example/askara".into(),
+            ..Settings::default()
+        };
+        let msg = other.validate().unwrap_err().to_string();
+        assert!(
+            msg.contains("postgres://") && msg.contains("sqlite:"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -14,8 +14,9 @@ use std::sync::Arc;
 pub struct Context {
     pub data_dir: PathBuf,
     pub settings: Settings,
-    /// `--inbox` / `ASKARA_INBOX_URL`: which inbox the commands work in (see
-    /// `app::inbox_store`); `None`: the local one in the data dir.
+    /// `--inbox` / `ASKARA_INBOX_URL`, else the inbox chosen in the desktop's Settings (the
+    /// same data dir's `inboxUrl`): which inbox the commands work in (see `app::inbox_store`);
+    /// `None`: the local one in the data dir.
     pub inbox_url: Option<String>,
 }
 
@@ -23,6 +24,9 @@ impl Context {
     pub fn new(data_dir: Option<PathBuf>, inbox_url: Option<String>) -> Result<Context, CliError> {
         let data_dir = app::paths::data_dir(data_dir)?;
         let (settings, _) = Settings::load(&data_dir)?;
+        let inbox_url = inbox_url
+            .filter(|u| !u.trim().is_empty())
+            .or_else(|| Some(settings.inbox_url.clone()).filter(|u| !u.trim().is_empty()));
         Ok(Context {
             data_dir,
             settings,

@@ -22,6 +22,7 @@ pub const AUTHOR_ONLY_ROLE: &str = "askara_inbox_author_only";
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_author_only.sql"),
+    include_str!("../migrations/0003_notify_assignments.sql"),
 ];
 
 /// The schema version this build writes.

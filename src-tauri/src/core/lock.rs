@@ -447,9 +447,9 @@ mod tests {
         }
     }
 
-    fn core(dir: &Path) -> (Arc<Core>, Arc<Events>, ManualClock) {
+    async fn core(dir: &Path) -> (Arc<Core>, Arc<Events>, ManualClock) {
         let events = Arc::new(Events::default());
-        let core = Core::open(dir.to_path_buf(), events.clone()).unwrap();
+        let core = Core::open(dir.to_path_buf(), events.clone()).await.unwrap();
         let clock = ManualClock::new(chrono::Utc::now());
         core.use_clock(Arc::new(clock.clone()));
         core.use_pin_store(Arc::new(idle_lock::MemoryPinStore::default()));
@@ -459,7 +459,7 @@ mod tests {
     #[tokio::test]
     async fn idle_time_locks_and_note_commands_refuse_until_the_pin_unlocks() {
         let dir = tempfile::tempdir().unwrap();
-        let (core, events, clock) = core(dir.path());
+        let (core, events, clock) = core(dir.path()).await;
         assert!(!core.lock_state().await.pin_set);
         assert_eq!(core.lock_state().await.idle_secs, 600);
         core.set_pin("4827".into()).await.unwrap();
@@ -519,7 +519,7 @@ mod tests {
     #[tokio::test]
     async fn five_wrong_pins_forget_the_pin_and_only_a_sign_in_unlocks() {
         let dir = tempfile::tempdir().unwrap();
-        let (core, _events, _clock) = core(dir.path());
+        let (core, _events, _clock) = core(dir.path()).await;
         core.set_pin("4827".into()).await.unwrap();
         assert!(core.lock_now().locked);
         for _ in 0..4 {
@@ -552,11 +552,11 @@ mod tests {
     async fn quitting_while_locked_does_not_unlock_and_the_setting_sets_the_time() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (core, _events, _clock) = core(dir.path());
+            let (core, _events, _clock) = core(dir.path()).await;
             core.lock_now();
             assert_eq!(core.unlock("0000".into()).await.unwrap_err().code, "no_pin");
         }
-        let (core, _events, clock) = core(dir.path());
+        let (core, _events, clock) = core(dir.path()).await;
         assert!(
             core.lock_state().await.locked,
             "locked again after a restart"
@@ -569,7 +569,7 @@ mod tests {
 
         let mut s = core.settings();
         s.idle_lock_minutes = 1;
-        core.save_settings(s, None).await.unwrap();
+        core.save_settings(s, None, None).await.unwrap();
         assert_eq!(core.lock_state().await.idle_secs, 60);
         clock.advance(Duration::from_secs(60));
         // The next note command locks without waiting for the background check.
@@ -580,7 +580,7 @@ mod tests {
         let mut s = core.settings();
         s.idle_lock_minutes = 5;
         assert_eq!(
-            core.save_settings(s, None).await.unwrap_err().code,
+            core.save_settings(s, None, None).await.unwrap_err().code,
             "locked",
             "settings do not change while locked"
         );

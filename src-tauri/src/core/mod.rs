@@ -3,8 +3,8 @@
 //! window. Logs and events never carry note content or patient names.
 //!
 //! One file per concern: [`demo`], [`sync`] (polling, status, quitting), [`sign_in`],
-//! [`notes`] (lists, review, import), [`reading`] (a note's history), [`settings`] and [`lock`]
-//! (the idle lock).
+//! [`notes`] (lists, review, import), [`reading`] (a note's history), [`settings`], [`lock`]
+//! (the idle lock) and [`clinic`] (a clinic's shared inbox: no poller, a watcher instead).
 
 use crate::error::CmdError;
 use crate::notify::{NewNotesNotifier, Notification};
@@ -42,6 +42,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 mod bulk;
+pub mod clinic;
 mod demo;
 mod lock;
 mod notes;
@@ -86,6 +87,19 @@ pub struct AppInfo {
     pub demo: bool,
     pub first_run: bool,
     pub data_dir: String,
+    /// Working in a clinic's shared inbox (clinic mode) rather than this computer's.
+    pub clinic: bool,
+    /// What chose where the inbox is instead of the setting (`--inbox`, `ASKARA_INBOX_URL`);
+    /// `None`: the setting did. Settings then shows it read-only.
+    pub inbox_set_by: Option<String>,
+}
+
+/// Where the inbox is when something other than the setting says so: the URL and what gave
+/// it (`--inbox` or `ASKARA_INBOX_URL`), as the CLI takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxOverride {
+    pub url: String,
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -122,10 +136,21 @@ fn event_json<T: Serialize>(payload: &T) -> Value {
 
 type CachedTarget = Option<(String, String, Arc<dyn ImportTarget>)>;
 
+/// The inbox opened for [`Core::build`].
+enum Opened {
+    Local(Arc<inbox::Inbox>),
+    Clinic(clinic::ClinicInbox),
+}
+
 pub struct Core {
     data_dir: PathBuf,
-    /// The SQLite inbox in the data dir, seen through the interface every workflow uses.
+    /// The inbox, seen through the interface every workflow uses: this computer's (SQLite, in
+    /// the data dir) or, in clinic mode, the clinic's shared one ([`clinic::ClinicInbox`]).
     inbox: Arc<dyn InboxStore>,
+    /// Clinic mode: the shared inbox's watcher and its poller's status.
+    clinic: Option<clinic::Clinic>,
+    /// What set where the inbox is instead of the setting.
+    inbox_set_by: Option<String>,
     demo: Option<Demo>,
     first_run: bool,
     settings: Mutex<Settings>,
@@ -152,13 +177,28 @@ pub struct Core {
 }
 
 impl Core {
-    /// Who acts now (see `who`).
+    /// Who acts now (see `who`); in clinic mode the connected role, which the server's audit
+    /// trigger requires.
     pub(crate) fn who(&self) -> Identity {
+        if let Some(role) = self.clinic().and_then(|c| c.inbox.role()) {
+            return Identity::clinic_role(&role);
+        }
         lock(&self.who).clone()
     }
 
-    /// Opens the inbox in `data_dir` (blocking: call once at startup).
-    pub fn open(data_dir: PathBuf, shell: Arc<dyn Shell>) -> Result<Arc<Core>, CmdError> {
+    /// Opens the inbox the settings say, in `data_dir` (call once at startup).
+    pub async fn open(data_dir: PathBuf, shell: Arc<dyn Shell>) -> Result<Arc<Core>, CmdError> {
+        Self::open_at(data_dir, None, shell).await
+    }
+
+    /// [`Core::open`], with the inbox `inbox` names instead of the setting's (`--inbox`,
+    /// `ASKARA_INBOX_URL`). A clinic server that does not answer does not stop the start: the
+    /// window opens, says so, and the inbox comes as soon as the server answers.
+    pub async fn open_at(
+        data_dir: PathBuf,
+        inbox: Option<InboxOverride>,
+        shell: Arc<dyn Shell>,
+    ) -> Result<Arc<Core>, CmdError> {
         std::fs::create_dir_all(&data_dir).map_err(|e| {
             CmdError::new(
                 "io",
@@ -166,7 +206,36 @@ impl Core {
             )
         })?;
         let (settings, existed) = Settings::load(&data_dir)?;
-        Self::build(data_dir, settings, !existed, None, shell)
+        let location = match &inbox {
+            Some(o) => app::inbox_store::InboxLocation::parse(Some(&o.url)).map_err(|e| {
+                let e = CmdError::from(e);
+                CmdError::new(e.code, format!("{}: {}", o.from, e.message))
+            })?,
+            None => settings.inbox_location()?,
+        };
+        let store = match location {
+            app::inbox_store::InboxLocation::Local { .. } => {
+                let opened = location
+                    .open(&data_dir, app::inbox_key::KeyPolicy::KeyringElseFile)
+                    .await?;
+                if let Some(w) = &opened.warning {
+                    tracing::warn!("{w}");
+                }
+                Opened::Local(Arc::new(opened.local.ok_or_else(|| {
+                    CmdError::new("internal", "the local inbox did not open")
+                })?))
+            }
+            clinic => Opened::Clinic(clinic::ClinicInbox::open(clinic, &data_dir).await),
+        };
+        Self::build(
+            data_dir,
+            settings,
+            !existed,
+            None,
+            Some(store),
+            inbox.map(|o| o.from),
+            shell,
+        )
     }
 
     /// Demo mode: the simulator, a temp data dir, and the keyring if one answers (else memory,
@@ -182,7 +251,7 @@ impl Core {
             .map_err(|e| CmdError::new("io", format!("cannot create the demo data dir: {e}")))?;
         let settings = demo.settings();
         settings.save(&data_dir)?;
-        Self::build(data_dir, settings, false, Some(demo), shell)
+        Self::build(data_dir, settings, false, Some(demo), None, None, shell)
     }
 
     fn build(
@@ -190,19 +259,28 @@ impl Core {
         settings: Settings,
         first_run: bool,
         demo: Option<Demo>,
+        opened: Option<Opened>,
+        inbox_set_by: Option<String>,
         shell: Arc<dyn Shell>,
     ) -> Result<Arc<Core>, CmdError> {
-        // The demo's inbox is synthetic and its data dir temporary: its key stays in a file
-        // there and goes with it, instead of leaving a keyring entry behind every demo.
-        let policy = match demo {
-            Some(_) => app::inbox_key::KeyPolicy::File,
-            None => app::inbox_key::KeyPolicy::KeyringElseFile,
+        let opened = match opened {
+            Some(o) => o,
+            None => {
+                // The demo's inbox is synthetic and its data dir temporary: its key stays in a
+                // file there and goes with it, instead of leaving a keyring entry behind every
+                // demo.
+                let opened =
+                    app::inbox_key::open_inbox(&data_dir, app::inbox_key::KeyPolicy::File)?;
+                Opened::Local(Arc::new(opened.inbox))
+            }
         };
-        let opened = app::inbox_key::open_inbox(&data_dir, policy)?;
-        if let (Some(w), None) = (&opened.warning, &demo) {
-            tracing::warn!("{w}");
-        }
-        let inbox: Arc<dyn InboxStore> = Arc::new(opened.inbox);
+        let (inbox, clinic): (Arc<dyn InboxStore>, _) = match opened {
+            Opened::Local(inbox) => (inbox, None),
+            Opened::Clinic(c) => {
+                let c = clinic::Clinic::new(c);
+                (c.inbox.clone(), Some(c))
+            }
+        };
         // The demo's sign-in is throwaway: a keyring that is missing or locked (one that
         // refuses writes) must not stop it, so it stays in memory then, and the strip says so.
         let memory_tokens = match demo.as_ref().map(|_| secrets::probe_write()) {
@@ -216,6 +294,8 @@ impl Core {
             idle: lock::LockKeeper::new(&data_dir, &settings, demo.is_some()),
             data_dir,
             inbox,
+            clinic,
+            inbox_set_by,
             demo,
             first_run,
             settings: Mutex::new(settings),
@@ -250,6 +330,8 @@ impl Core {
             demo: self.demo.is_some(),
             first_run: self.first_run,
             data_dir: self.data_dir.display().to_string(),
+            clinic: self.clinic.is_some(),
+            inbox_set_by: self.inbox_set_by.clone(),
         }
     }
 

@@ -4,15 +4,25 @@
 use super::*;
 
 impl Core {
-    /// Validates and saves; a new password goes to the keyring. Reconnects and restarts
-    /// syncing with the new settings.
+    /// Validates and saves; a new password goes to the keyring (`password` the import
+    /// target's, `inbox_password` the clinic server's). Reconnects and restarts syncing with
+    /// the new settings. A new place for the inbox (or a new password for it) takes a restart:
+    /// the app restarts itself once saved.
     pub async fn save_settings(
         self: &Arc<Self>,
         settings: Settings,
         password: Option<String>,
+        inbox_password: Option<String>,
     ) -> Result<(), CmdError> {
         self.unlocked()?;
         settings.validate()?;
+        let inbox_password = inbox_password.filter(|p| !p.is_empty());
+        let clinic_url = settings.inbox_location()?.is_clinic();
+        if inbox_password.is_some() && !clinic_url {
+            return Err(CmdError::config(
+                "a password is only used for a clinic server: choose \"Clinic server\" and enter its postgres:// URL, or leave the password empty",
+            ));
+        }
         // Moving the token, device or authorize URL signs out first: a sign-in made through
         // one set of endpoints is not carried over to another.
         if self.settings().needs_sign_out(&settings) {
@@ -21,6 +31,15 @@ impl Core {
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             importing::remember_password(&settings.import_target, &Sensitive::new(pw))?;
         }
+        // Kept where `app::inbox_store` looks for it, as an import target's password.
+        let new_inbox_password = inbox_password.is_some();
+        if let Some(pw) = inbox_password {
+            importing::remember_password(&settings.inbox_url, &Sensitive::new(pw))?;
+        }
+        let restart = self.demo.is_none()
+            && self.inbox_set_by.is_none()
+            && (settings.inbox_url.trim() != self.settings().inbox_url.trim()
+                || new_inbox_password);
         // Start at login: the entry first, so a system that refuses it saves nothing. The
         // demo never writes one (its data dir is temporary).
         if settings.start_at_login != self.settings().start_at_login && self.demo.is_none() {
@@ -54,6 +73,10 @@ impl Core {
             } else {
                 self.stop_sync();
             }
+        }
+        if restart {
+            tracing::info!("the inbox's place changed; restarting to open it");
+            self.shell.restart();
         }
         self.publish_status().await;
         Ok(())

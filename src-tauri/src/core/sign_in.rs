@@ -242,7 +242,9 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let shell = Arc::new(Restarts::default());
-        let core = Core::open(dir.path().to_path_buf(), shell.clone()).unwrap();
+        let core = Core::open(dir.path().to_path_buf(), shell.clone())
+            .await
+            .unwrap();
         let note = askara::Note::from_json(serde_json::json!({
             "uuid": "e-1", "type": "consultation_summary", "content": "Synthetic.",
             "createdAt": "2026-11-30T10:00:00+00:00", "updatedAt": "2026-11-30T10:00:00+00:00",
@@ -270,7 +272,9 @@ mod tests {
         assert!(app::erase::marker(dir.path()).exists());
         drop(core);
 
-        let again = Core::open(dir.path().to_path_buf(), shell.clone()).unwrap();
+        let again = Core::open(dir.path().to_path_buf(), shell.clone())
+            .await
+            .unwrap();
         assert!(!app::erase::marker(dir.path()).exists());
         assert!(again.inbox.get("e-1").await.unwrap().is_none());
         let key_after = app::inbox_key::existing_key(dir.path()).unwrap().unwrap();

@@ -19,6 +19,15 @@ impl Core {
     /// At startup: with a stored sign-in, start syncing; publish the status either way.
     pub async fn start(self: &Arc<Self>) {
         self.start_idle_watch();
+        // Clinic mode: the clinic server polls Askara and applies retention; this desk
+        // watches the shared inbox for changes and shows the poller's status.
+        if self.clinic().is_some() {
+            self.start_clinic();
+            self.read_poller_status().await;
+            self.notes_changed("startup").await;
+            self.publish_status().await;
+            return;
+        }
         // Retention runs now and daily, reading the setting at each run.
         let me = Arc::downgrade(self);
         *lock(&self.retention) = Some(app::retention::RetentionJob::start(
@@ -75,6 +84,10 @@ impl Core {
     /// (Re)starts the poller; its status goes to the strip, its new notes to the list.
     pub fn start_sync(self: &Arc<Self>) -> Result<(), CmdError> {
         self.stop_sync();
+        // Never in clinic mode: the clinic server is the one poller of a shared inbox.
+        if self.clinic().is_some() {
+            return Ok(());
+        }
         let api = self.api()?;
         // One poller per data dir: beside `askara-inbox sync` on it, this one waits.
         let syncing = app::sync::Syncing::start(
@@ -143,12 +156,36 @@ impl Core {
 
     /// "Sync now": restarts the poller, which polls at once.
     pub async fn sync_now(self: &Arc<Self>) -> Result<(), CmdError> {
+        // Clinic mode: nothing to poll here; everything shown is read again instead.
+        if self.clinic().is_some() {
+            self.read_poller_status().await;
+            self.publish_status().await;
+            self.notes_changed("reconnected").await;
+            return Ok(());
+        }
         self.start_sync()?;
         self.publish_status().await;
         Ok(())
     }
 
     pub async fn status_view(&self) -> StatusView {
+        let target = TargetSpec::parse(&self.settings().import_target)
+            .map(|t| t.display())
+            .unwrap_or_default();
+        // Clinic mode: the clinic poller's sync, as it published it, and this desk's link to
+        // the shared inbox; no Askara sign-in of its own.
+        if let Some(c) = self.clinic_status() {
+            return StatusView {
+                syncing: false,
+                last_sync_at: c.last_sync_at,
+                next_poll_at: c.next_poll_at,
+                last_new: c.last_new,
+                target,
+                problem: c.problem,
+                clinic: Some(c.view),
+                ..StatusView::default()
+            };
+        }
         let sync = lock(&self.last_sync).clone();
         let mut problem = status::problem(&sync);
         let (signed_in, expires) = match self.api() {
@@ -166,9 +203,6 @@ impl Core {
             }
             Err(_) => (false, None),
         };
-        let target = TargetSpec::parse(&self.settings().import_target)
-            .map(|t| t.display())
-            .unwrap_or_default();
         StatusView {
             demo: self.demo.is_some(),
             signed_in,
@@ -185,11 +219,15 @@ impl Core {
             last_new: sync.last_report.map(|r| r.new).unwrap_or(0),
             target,
             problem,
+            clinic: None,
         }
     }
 
     pub async fn publish_status(&self) {
         let view = self.status_view().await;
+        if let Some(c) = self.clinic() {
+            c.record_shown(&view);
+        }
         self.shell.emit(
             "sync-status",
             serde_json::to_value(view).unwrap_or_default(),
@@ -252,6 +290,9 @@ impl Core {
     /// to [`DRAIN_TIMEOUT`]): closing the window loses nothing.
     pub async fn drain(&self) {
         let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        if let Some(c) = self.clinic() {
+            c.stop();
+        }
         let task = lock(&self.sync).take();
         if let Some(SyncTask { syncing, forwarder }) = task {
             forwarder.abort();
