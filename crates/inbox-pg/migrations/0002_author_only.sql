@@ -24,18 +24,20 @@ CREATE FUNCTION limited_to_own_notes() RETURNS boolean LANGUAGE sql STABLE AS $$
                 ELSE false END
 $$;
 
+-- `(SELECT …)` around the role check makes it one InitPlan per statement instead of a call
+-- per row (a count over 100,000 notes took 0.6 s with the call per row).
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notes_visible ON notes
-    USING (NOT limited_to_own_notes()
+    USING ((SELECT NOT limited_to_own_notes())
            OR author_user_id IN (SELECT askara_user_id FROM clinician_authors
                                   WHERE staff_role = current_user));
 
 -- What would show a hidden note's text or patient: its versions and its patient.
 ALTER TABLE note_versions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY note_versions_visible ON note_versions
-    USING (NOT limited_to_own_notes()
+    USING ((SELECT NOT limited_to_own_notes())
            OR EXISTS (SELECT 1 FROM notes n WHERE n.uuid = note_versions.note_uuid));
 ALTER TABLE patients ENABLE ROW LEVEL SECURITY;
 CREATE POLICY patients_visible ON patients
-    USING (NOT limited_to_own_notes()
+    USING ((SELECT NOT limited_to_own_notes())
            OR EXISTS (SELECT 1 FROM notes n WHERE n.patient_uuid = patients.uuid));
