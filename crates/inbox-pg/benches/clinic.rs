@@ -14,6 +14,14 @@
 //!    that desk has re-read it with `get`.
 //! 4. Askara requests per hour: an architectural property, not measured (no Askara here).
 //!
+//! Diagnosis, as targets miss (all on this throwaway server only):
+//! - after 2: the desk's plans (EXPLAIN ANALYZE as desk01, and auto_explain of a new desk01
+//!   session, slower than EXPLAIN_MS=30 ms; JIT_OFF_TOO=1 repeats it with jit off), and the
+//!   row-level security policy as migrated against two rewrites, in transactions rolled back;
+//! - 5 (catch-up missed, or DIAGNOSE=1): where an ingest's time goes, per statement, against
+//!   prepared, set-based and per-role-policy variants, in transactions rolled back;
+//! - 6: section 2's searches and counts again with [`POLICIES_PER_ROLE`] committed.
+//!
 //! Synthetic notes only (made-up names and words), as in `crates/inbox/benches/queries.rs`.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
