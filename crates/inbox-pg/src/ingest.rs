@@ -81,29 +81,6 @@ pub(crate) async fn write_sync_state(
     Ok(())
 }
 
-/// One note per uuid, the latest `updatedAt` (first on ties), counting the others.
-fn dedupe(notes: Vec<askara::Note>, report: &mut IngestReport) -> Vec<askara::Note> {
-    let mut batch: Vec<askara::Note> = Vec::with_capacity(notes.len());
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(notes.len());
-    for note in notes {
-        match seen.get(&note.uuid).and_then(|&i| batch.get_mut(i)) {
-            Some(kept) => match note.updated_at.cmp(&kept.updated_at) {
-                std::cmp::Ordering::Greater => {
-                    *kept = note;
-                    report.stale += 1;
-                }
-                std::cmp::Ordering::Equal => report.unchanged += 1,
-                std::cmp::Ordering::Less => report.stale += 1,
-            },
-            None => {
-                seen.insert(note.uuid.clone(), batch.len());
-                batch.push(note);
-            }
-        }
-    }
-    batch
-}
-
 async fn existing(
     tx: &Transaction<'_>,
     inbox: &PgInbox,
@@ -151,7 +128,7 @@ impl PgInbox {
     ) -> Result<IngestReport, InboxError> {
         let source = origin.source;
         let mut report = IngestReport::default();
-        let batch = dedupe(notes, &mut report);
+        let batch = inbox::dedupe(notes, &mut report);
         if let Some(bad) = batch.iter().find(|n| n.uuid.trim().is_empty()) {
             return Err(InboxError::InvalidNote {
                 uuid: bad.uuid.clone(),

@@ -38,4 +38,4 @@ pub use model::{
 };
 pub use patients::unmatched_in;
 pub use retention::PruneReport;
-pub use store::{explain_list, explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};
+pub use store::{dedupe, explain_list, explain_search, Inbox, POOL_SIZE, RELEVANCE_MAX_MATCHES};

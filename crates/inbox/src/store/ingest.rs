@@ -98,25 +98,7 @@ pub(super) fn ingest_blocking(
     let source = origin.source;
     let mut report = IngestReport::default();
 
-    // Dedupe within the batch: one note per uuid, the latest updatedAt (first on ties).
-    let mut batch: Vec<askara::Note> = Vec::with_capacity(notes.len());
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(notes.len());
-    for note in notes {
-        match seen.get(&note.uuid).and_then(|&i| batch.get_mut(i)) {
-            Some(kept) => match note.updated_at.cmp(&kept.updated_at) {
-                std::cmp::Ordering::Greater => {
-                    *kept = note;
-                    report.stale += 1;
-                }
-                std::cmp::Ordering::Equal => report.unchanged += 1,
-                std::cmp::Ordering::Less => report.stale += 1,
-            },
-            None => {
-                seen.insert(note.uuid.clone(), batch.len());
-                batch.push(note);
-            }
-        }
-    }
+    let batch = dedupe(notes, &mut report);
 
     let now = ts(Utc::now());
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -380,6 +362,30 @@ pub(super) fn ingest_blocking(
 }
 
 /// Whether the stored note `id` has `note`'s content, type and patient.
+/// One note per uuid, the latest `updatedAt` (first on ties), counting the others in `report`
+/// (every inbox store dedupes a batch this way before ingesting it).
+pub fn dedupe(notes: Vec<askara::Note>, report: &mut IngestReport) -> Vec<askara::Note> {
+    let mut batch: Vec<askara::Note> = Vec::with_capacity(notes.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(notes.len());
+    for note in notes {
+        match seen.get(&note.uuid).and_then(|&i| batch.get_mut(i)) {
+            Some(kept) => match note.updated_at.cmp(&kept.updated_at) {
+                std::cmp::Ordering::Greater => {
+                    *kept = note;
+                    report.stale += 1;
+                }
+                std::cmp::Ordering::Equal => report.unchanged += 1,
+                std::cmp::Ordering::Less => report.stale += 1,
+            },
+            None => {
+                seen.insert(note.uuid.clone(), batch.len());
+                batch.push(note);
+            }
+        }
+    }
+    batch
+}
+
 pub(super) fn same_content(
     c: &Connection,
     id: i64,

@@ -34,6 +34,7 @@ pub(crate) use codec::{
     limit_param, note_from_row, opt_ts_col, ts, ts_col, NOTE_COLS, RECORD_TAIL,
 };
 pub use filter::explain_list;
+pub use ingest::dedupe;
 pub(crate) use ingest::{audit, refresh_patient};
 pub(crate) use notes::note_status;
 pub use search::explain_search;
