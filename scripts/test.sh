@@ -30,13 +30,14 @@ XDG_DATA_HOME="$keyring_dir" ASKARA_E2E=1 ASKARA_REQUIRE_KEYRING=1 \
   echo -n askara-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
   exec cargo test --workspace --locked --no-fail-fast
 '
-echo "== the CLI's notes and filter tests again, against a shared clinic inbox on PostgreSQL"
+echo "== the CLI's notes, filter, import and audit tests again, against a shared clinic inbox on PostgreSQL"
 # The same tests, the binary pointed at a shared inbox (ASKARA_INBOX_URL, one throwaway
-# PostgreSQL for the run, one database per test data dir; see tests/binary/support.rs).
+# PostgreSQL for the run, one database per test data dir, its password put in the keyring by
+# `inbox password`; see tests/binary/support.rs).
 XDG_DATA_HOME="$keyring_dir" ASKARA_TEST_INBOX=postgres ASKARA_REQUIRE_KEYRING=1 \
   dbus-run-session -- sh -c '
   echo -n askara-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-  exec cargo test --locked -p askara-inbox-cli --test binary -- commands:: filters::
+  exec cargo test --locked -p askara-inbox-cli --test binary -- commands:: filters:: import:: audit::
 '
 echo "== Linux packages: make, lintian, install, start, purge"
 ./scripts/package-test.sh

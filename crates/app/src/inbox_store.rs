@@ -246,6 +246,30 @@ pub async fn init_clinic(url: &str) -> Result<InitReport, AppError> {
     }
 }
 
+/// Keeps a clinic inbox's password in the OS keyring for `url` (where every command and the
+/// desktop look first), once the server has accepted it; answers the role it logs in as.
+pub async fn remember_clinic_password(
+    url: &str,
+    password: askara::Sensitive<String>,
+) -> Result<String, AppError> {
+    match InboxLocation::parse(Some(url))? {
+        InboxLocation::Local { .. } => Err(AppError::Config(
+            "a local inbox has no password (its key is kept for you); `inbox password` is for a clinic's shared inbox, given as --inbox postgres://user@host:5432/database".into(),
+        )),
+        InboxLocation::Clinic { mut spec, display } => {
+            if password.expose().is_empty() {
+                return Err(AppError::Config(
+                    "no password given: write it on standard input, one line".into(),
+                ));
+            }
+            spec.password = Some(import::Password::new(password.expose().clone()));
+            let role = inbox_pg::login_role(&spec, &display).await?;
+            crate::importing::remember_password(url, &password)?;
+            Ok(role)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

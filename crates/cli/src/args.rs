@@ -61,6 +61,11 @@ pub enum InboxCommand {
     /// askara_inbox_staff and the login `sync` / `serve` run as askara_inbox_poller. Safe to
     /// run again.
     Init,
+    /// Keep the password of --inbox postgres://... in the OS keyring, where every command and
+    /// the desktop find it (instead of PGPASSWORD). Reads one line from standard input, e.g.
+    /// `read -rs PW; printf '%s' "$PW" | askara-inbox --inbox URL inbox password`; the server
+    /// must accept it first.
+    Password,
 }
 
 #[derive(Debug, Subcommand)]

@@ -609,10 +609,11 @@ const SET_REFRESH: &str = "UPDATE patients p SET note_count = c.n, latest_note_a
 
 /// Where an ingest's time goes, on pages of 100 new notes, each in a transaction rolled back
 /// (so no commit is timed), variants interleaved page by page:
-/// - A: the statements `ingest_pg` runs per new note, sent as it sends them (unnamed: a Parse
-///   round trip, then the execution), timed one by one;
+/// - A: the statements `ingest_pg` ran per new note before it went set-based, sent as it sent
+///   them (unnamed: a Parse round trip, then the execution), timed one by one;
 /// - B: the same prepared once per page, the note's identifiers in its INSERT (no UPDATE);
-/// - C: set-based, one statement per page each for patients, notes, audit rows, refreshes;
+/// - C: set-based, one statement per page each for patients, notes, audit rows, refreshes (the
+///   shape `ingest_pg` took from it);
 /// - D: C with the GIN index dropped inside the transaction (to attribute its cost).
 async fn diagnose_ingest(raw: &mut tokio_postgres::Client, gen: &mut Gen) {
     const PAGES: usize = 5;

@@ -14,11 +14,29 @@ use tokio_postgres::Transaction;
 use crate::codec::{json, opt_status, parse_ts, ts};
 use crate::pool::PgInbox;
 
-/// The chain's end, locked in the writer's transaction until it commits.
+/// The chain's end, locked in the writer's transaction until it commits. Rows are numbered and
+/// hashed as they are pushed, and written together (one statement) by the next `append`,
+/// `flush` or `finish`, so a batch of notes costs one round trip, not one per row.
 pub(crate) struct AuditWriter {
     last_id: i64,
     hash: String,
     wrote: bool,
+    pending: Pending,
+}
+
+/// Rows numbered and hashed, not yet written, column by column (as the INSERT unnests them).
+#[derive(Default)]
+struct Pending {
+    id: Vec<i64>,
+    uuid: Vec<String>,
+    at: Vec<String>,
+    actor: Vec<String>,
+    action: Vec<String>,
+    from: Vec<Option<&'static str>>,
+    to: Vec<Option<&'static str>>,
+    detail: Vec<String>,
+    prev_hash: Vec<String>,
+    hash: Vec<String>,
 }
 
 /// One row to append. `actor` is the connected role for a person's action; `sync` and
@@ -44,15 +62,12 @@ impl AuditWriter {
             last_id: r.get(0),
             hash: r.get(1),
             wrote: false,
+            pending: Pending::default(),
         })
     }
 
-    pub(crate) async fn append(
-        &mut self,
-        tx: &Transaction<'_>,
-        inbox: &PgInbox,
-        row: Row<'_>,
-    ) -> Result<i64, InboxError> {
+    /// Numbers and hashes a row; it is written by the next `append`, `flush` or `finish`.
+    pub(crate) fn push(&mut self, row: Row<'_>) -> i64 {
         let id = self.last_id + 1;
         let detail = row.detail.to_string();
         let (from, to) = (row.from.map(Status::as_str), row.to.map(Status::as_str));
@@ -69,37 +84,76 @@ impl AuditWriter {
                 Some(&detail),
             ],
         );
+        let p = &mut self.pending;
+        p.id.push(id);
+        p.uuid.push(row.uuid.to_string());
+        p.at.push(row.at.to_string());
+        p.actor.push(row.actor.to_string());
+        p.action.push(row.action.to_string());
+        p.from.push(from);
+        p.to.push(to);
+        p.detail.push(detail);
+        p.prev_hash
+            .push(std::mem::replace(&mut self.hash, hash.clone()));
+        p.hash.push(hash);
+        self.last_id = id;
+        id
+    }
+
+    /// Appends a row now (with any pushed before it), for a transaction that reads the trail
+    /// after writing to it.
+    pub(crate) async fn append(
+        &mut self,
+        tx: &Transaction<'_>,
+        inbox: &PgInbox,
+        row: Row<'_>,
+    ) -> Result<i64, InboxError> {
+        let id = self.push(row);
+        self.flush(tx, inbox).await?;
+        Ok(id)
+    }
+
+    /// Writes the rows pushed so far, in one statement.
+    pub(crate) async fn flush(
+        &mut self,
+        tx: &Transaction<'_>,
+        inbox: &PgInbox,
+    ) -> Result<(), InboxError> {
+        if self.pending.id.is_empty() {
+            return Ok(());
+        }
+        let p = std::mem::take(&mut self.pending);
         tx.execute(
             "INSERT INTO audit_events
                (id, note_uuid, at, actor, action, from_status, to_status, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
             &[
-                &id,
-                &row.uuid,
-                &row.at,
-                &row.actor,
-                &row.action,
-                &from,
-                &to,
-                &detail,
-                &self.hash,
-                &hash,
+                &p.id,
+                &p.uuid,
+                &p.at,
+                &p.actor,
+                &p.action,
+                &p.from,
+                &p.to,
+                &p.detail,
+                &p.prev_hash,
+                &p.hash,
             ],
         )
         .await
         .map_err(inbox.err("writing the audit trail"))?;
-        self.last_id = id;
-        self.hash = hash;
         self.wrote = true;
-        Ok(id)
+        Ok(())
     }
 
-    /// Records the new end; call before commit.
+    /// Writes what is pending and records the new end; call before commit.
     pub(crate) async fn finish(
-        self,
+        mut self,
         tx: &Transaction<'_>,
         inbox: &PgInbox,
     ) -> Result<(), InboxError> {
+        self.flush(tx, inbox).await?;
         if self.wrote {
             tx.execute(
                 "UPDATE audit_head SET last_id = $1, hash = $2",

@@ -12,7 +12,7 @@ use tokio_postgres::Transaction;
 
 use crate::audit::{AuditWriter, Row};
 use crate::codec::{parse_ts, raw_or_rfc3339, search_tokens, ts};
-use crate::patients::{clear_assignment, refresh_patient, CLEARED_PATIENT_CHANGED};
+use crate::patients::{clear_assignment, refresh_patients, CLEARED_PATIENT_CHANGED};
 use crate::pool::PgInbox;
 
 /// Serializes ingests (any 64-bit number no other program uses).
@@ -119,7 +119,224 @@ async fn existing(
     Ok(out)
 }
 
+/// What this batch knows of a patient it names: as stored (or nothing), then as each note of the
+/// batch before it described them, in batch order, so the outcome is the SQLite inbox's
+/// note-by-note one while the writes go out as one statement per page.
+struct PatientState {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    external_id: Option<String>,
+    date_of_birth: Option<String>,
+    /// Not stored yet, or some note described them otherwise: ask Askara (again).
+    changed: bool,
+    /// Some note of the batch names them (their row is written).
+    named: bool,
+}
+
+impl PatientState {
+    /// The patient as a note names them, folded in as the SQLite upsert does (what the note
+    /// gives wins, what it leaves out is kept).
+    fn take(&mut self, p: &askara::Patient) {
+        fn keep(kept: &mut Option<String>, given: &Option<String>) -> bool {
+            let Some(g) = given else { return false };
+            let differs = kept.as_ref() != Some(g);
+            *kept = Some(g.clone());
+            differs
+        }
+        let a = keep(&mut self.first_name, &p.first_name);
+        let b = keep(&mut self.last_name, &p.last_name);
+        let c = keep(&mut self.external_id, &p.external_id);
+        let d = keep(&mut self.date_of_birth, &p.date_of_birth);
+        self.changed |= a || b || c || d;
+        self.named = true;
+    }
+}
+
+/// The patients a batch names, read (and locked) once.
+async fn patients_named(
+    tx: &Transaction<'_>,
+    inbox: &PgInbox,
+    batch: &[askara::Note],
+) -> Result<HashMap<String, PatientState>, InboxError> {
+    let uuids: Vec<&str> = batch
+        .iter()
+        .filter_map(|n| n.patient.as_ref()?.uuid.as_deref())
+        .collect();
+    let mut out: HashMap<String, PatientState> = HashMap::with_capacity(uuids.len());
+    if uuids.is_empty() {
+        return Ok(out);
+    }
+    let rows = tx
+        .query(
+            "SELECT uuid, first_name, last_name, external_id, date_of_birth
+               FROM patients WHERE uuid = ANY($1) FOR UPDATE",
+            &[&uuids],
+        )
+        .await
+        .map_err(inbox.err("reading patients"))?;
+    for r in rows {
+        out.insert(
+            r.get(0),
+            PatientState {
+                first_name: r.get(1),
+                last_name: r.get(2),
+                external_id: r.get(3),
+                date_of_birth: r.get(4),
+                changed: false,
+                named: false,
+            },
+        );
+    }
+    for u in uuids {
+        out.entry(u.to_string()).or_insert(PatientState {
+            first_name: None,
+            last_name: None,
+            external_id: None,
+            date_of_birth: None,
+            changed: true,
+            named: false,
+        });
+    }
+    Ok(out)
+}
+
+/// The identifiers kept with a note: its own, else what is known of its patient once the note
+/// is folded in.
+fn identifiers(
+    patients: &mut HashMap<String, PatientState>,
+    patient: &askara::Patient,
+) -> (Option<String>, Option<String>) {
+    match patient.uuid.as_ref().and_then(|u| patients.get_mut(u)) {
+        Some(state) => {
+            state.take(patient);
+            (state.external_id.clone(), state.date_of_birth.clone())
+        }
+        None => (patient.external_id.clone(), patient.date_of_birth.clone()),
+    }
+}
+
+/// The batch's patients written in one statement (only those a stored or new note names).
+async fn write_patients(
+    tx: &Transaction<'_>,
+    inbox: &PgInbox,
+    patients: &HashMap<String, PatientState>,
+    now: &str,
+) -> Result<Vec<String>, InboxError> {
+    let named: Vec<(&String, &PatientState)> = patients.iter().filter(|(_, p)| p.named).collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uuid: Vec<&str> = named.iter().map(|(u, _)| u.as_str()).collect();
+    let col = |f: fn(&PatientState) -> &Option<String>| -> Vec<Option<&str>> {
+        named.iter().map(|(_, p)| f(p).as_deref()).collect()
+    };
+    let changed: Vec<bool> = named.iter().map(|(_, p)| p.changed).collect();
+    tx.execute(
+        "INSERT INTO patients (uuid, first_name, last_name, external_id, date_of_birth,
+            updated_at, needs_fetch)
+         SELECT u, f, l, e, d, $7, c
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[])
+                AS t(u, f, l, e, d, c)
+         ON CONFLICT (uuid) DO UPDATE SET
+            first_name = coalesce(excluded.first_name, patients.first_name),
+            last_name = coalesce(excluded.last_name, patients.last_name),
+            external_id = coalesce(excluded.external_id, patients.external_id),
+            date_of_birth = coalesce(excluded.date_of_birth, patients.date_of_birth),
+            updated_at = excluded.updated_at,
+            needs_fetch = patients.needs_fetch OR excluded.needs_fetch",
+        &[
+            &uuid,
+            &col(|p| &p.first_name),
+            &col(|p| &p.last_name),
+            &col(|p| &p.external_id),
+            &col(|p| &p.date_of_birth),
+            &changed,
+            &now,
+        ],
+    )
+    .await
+    .map_err(inbox.err("storing patients"))?;
+    Ok(uuid.into_iter().map(str::to_string).collect())
+}
+
+/// New notes, column by column, inserted with one statement.
+#[derive(Default)]
+struct NewNotes {
+    uuid: Vec<String>,
+    note_type: Vec<Option<String>>,
+    content: Vec<String>,
+    created_at: Vec<String>,
+    updated_at: Vec<String>,
+    created_at_raw: Vec<String>,
+    updated_at_raw: Vec<String>,
+    has_patient: Vec<bool>,
+    patient_uuid: Vec<Option<String>>,
+    first_name: Vec<Option<String>>,
+    last_name: Vec<Option<String>>,
+    external_id: Vec<Option<String>>,
+    date_of_birth: Vec<Option<String>>,
+    raw: Vec<String>,
+    author: Vec<Option<String>>,
+    /// The search tokens, space-separated (a token never holds a space).
+    tokens: Vec<String>,
+}
+
+impl NewNotes {
+    async fn insert(
+        &self,
+        tx: &Transaction<'_>,
+        inbox: &PgInbox,
+        origin: &Origin,
+        now: &str,
+    ) -> Result<(), InboxError> {
+        if self.uuid.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO notes (uuid, note_type, content, created_at, updated_at, created_at_raw,
+                updated_at_raw, has_patient, patient_uuid, patient_first_name, patient_last_name,
+                patient_external_id, patient_date_of_birth, raw, author_user_id, search_doc,
+                status, status_changed_at, status_changed_by, first_seen_at, source, verified)
+             SELECT u, ty, c, cr, up, crr, upr, hp, pu, f, l, e, d, raw, a,
+                    array_to_tsvector(string_to_array(tok, ' ')), 'new', $17, 'sync', $17, $18,
+                    $19
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                           $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[],
+                           $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                           $16::text[])
+                    AS t(u, ty, c, cr, up, crr, upr, hp, pu, f, l, e, d, raw, a, tok)",
+            &[
+                &self.uuid,
+                &self.note_type,
+                &self.content,
+                &self.created_at,
+                &self.updated_at,
+                &self.created_at_raw,
+                &self.updated_at_raw,
+                &self.has_patient,
+                &self.patient_uuid,
+                &self.first_name,
+                &self.last_name,
+                &self.external_id,
+                &self.date_of_birth,
+                &self.raw,
+                &self.author,
+                &self.tokens,
+                &now,
+                &origin.source.as_str(),
+                &origin.verified,
+            ],
+        )
+        .await
+        .map_err(inbox.err("storing new notes"))?;
+        Ok(())
+    }
+}
+
 impl PgInbox {
+    /// New notes go out as one statement per table for the whole batch (a page of 100 in a
+    /// handful of round trips: the catch-up rate); a revision stays note by note, as it keeps
+    /// the previous version and may clear an assignment.
     pub(crate) async fn ingest_pg(
         &self,
         notes: Vec<askara::Note>,
@@ -143,8 +360,10 @@ impl PgInbox {
             .map_err(self.err("waiting for another ingest"))?;
         let uuids: Vec<String> = batch.iter().map(|n| n.uuid.clone()).collect();
         let mut stored = existing(&tx, self, &uuids).await?;
+        let mut patients = patients_named(&tx, self, &batch).await?;
         let mut audit = AuditWriter::begin(&tx, self).await?;
         let mut touched_patients: BTreeSet<String> = BTreeSet::new();
+        let mut new_notes = NewNotes::default();
         let source_detail = json!({ "source": source.as_str() });
 
         for note in batch {
@@ -152,62 +371,40 @@ impl PgInbox {
             let created_raw = raw_or_rfc3339(note.created_at_raw(), note.created_at);
             let updated_raw = raw_or_rfc3339(note.updated_at_raw(), note.updated_at);
             let patient = note.patient.clone().unwrap_or_default();
-            let tokens = search_tokens(&note);
-            let raw = note.raw.to_string();
             match stored.remove(&note.uuid) {
                 None => {
-                    tx.execute(
-                        "INSERT INTO notes (uuid, note_type, content, created_at, updated_at,
-                            created_at_raw, updated_at_raw, has_patient, patient_uuid,
-                            patient_first_name, patient_last_name, patient_external_id, status,
-                            status_changed_at, status_changed_by, raw, first_seen_at, source,
-                            verified, author_user_id, search_doc)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'new',
-                            $13, 'sync', $14, $13, $15, $16, $17, array_to_tsvector($18))",
-                        &[
-                            &note.uuid,
-                            &note.note_type,
-                            &note.content,
-                            &ts(note.created_at),
-                            &ts(note.updated_at),
-                            &created_raw,
-                            &updated_raw,
-                            &note.patient.is_some(),
-                            &patient.uuid,
-                            &patient.first_name,
-                            &patient.last_name,
-                            &patient.external_id,
-                            &now,
-                            &raw,
-                            &source.as_str(),
-                            &origin.verified,
-                            &author,
-                            &tokens,
-                        ],
-                    )
-                    .await
-                    .map_err(self.err("storing a new note"))?;
-                    audit
-                        .append(
-                            &tx,
-                            self,
-                            Row {
-                                uuid: &note.uuid,
-                                at: &now,
-                                actor: "sync",
-                                action: "received",
-                                from: None,
-                                to: Some(Status::New),
-                                detail: &source_detail,
-                            },
-                        )
-                        .await?;
+                    let (external_id, date_of_birth) = identifiers(&mut patients, &patient);
+                    audit.push(Row {
+                        uuid: &note.uuid,
+                        at: &now,
+                        actor: "sync",
+                        action: "received",
+                        from: None,
+                        to: Some(Status::New),
+                        detail: &source_detail,
+                    });
                     report.inserted.push(note.uuid.clone());
+                    let n = &mut new_notes;
+                    n.tokens.push(search_tokens(&note).join(" "));
+                    n.note_type.push(note.note_type.clone());
+                    n.created_at.push(ts(note.created_at));
+                    n.updated_at.push(ts(note.updated_at));
+                    n.created_at_raw.push(created_raw);
+                    n.updated_at_raw.push(updated_raw);
+                    n.has_patient.push(note.patient.is_some());
+                    n.patient_uuid.push(patient.uuid);
+                    n.first_name.push(patient.first_name);
+                    n.last_name.push(patient.last_name);
+                    n.external_id.push(external_id);
+                    n.date_of_birth.push(date_of_birth);
+                    n.raw.push(note.raw.to_string());
+                    n.author.push(author.cloned());
+                    n.content.push(note.content);
+                    n.uuid.push(note.uuid);
                 }
                 // A payload nobody confirmed never changes what Askara's API gave us.
                 Some(old) if old.verified && !origin.verified => {
                     report.stale += 1;
-                    continue;
                 }
                 // Askara's API confirms an unverified payload as it is: only the mark changes.
                 Some(old)
@@ -225,22 +422,20 @@ impl PgInbox {
                     .await
                     .map_err(self.err("confirming a note"))?;
                     report.unchanged += 1;
-                    continue;
                 }
                 Some(old)
                     if note.updated_at == old.updated_at && old.verified == origin.verified =>
                 {
                     report.unchanged += 1;
-                    continue;
                 }
                 Some(old)
                     if note.updated_at < old.updated_at && old.verified == origin.verified =>
                 {
                     report.stale += 1;
-                    continue;
                 }
                 Some(old) => {
                     let patient_changed = old.patient_changed_by(note.patient.as_ref());
+                    let (external_id, date_of_birth) = identifiers(&mut patients, &patient);
                     tx.execute(
                         "INSERT INTO note_versions (note_uuid, note_type, content, created_at,
                             updated_at, created_at_raw, updated_at_raw, has_patient,
@@ -259,6 +454,7 @@ impl PgInbox {
                             updated_at = $5, created_at_raw = $6, updated_at_raw = $7,
                             has_patient = $8, patient_uuid = $9, patient_first_name = $10,
                             patient_last_name = $11, patient_external_id = $12,
+                            patient_date_of_birth = $18,
                             status = 'revised', status_changed_at = $13,
                             status_changed_by = 'sync', raw = $14, verified = $15,
                             author_user_id = coalesce($16, author_user_id),
@@ -276,12 +472,13 @@ impl PgInbox {
                             &patient.uuid,
                             &patient.first_name,
                             &patient.last_name,
-                            &patient.external_id,
+                            &external_id,
                             &now,
-                            &raw,
+                            &note.raw.to_string(),
                             &origin.verified,
                             &author,
-                            &tokens,
+                            &search_tokens(&note),
+                            &date_of_birth,
                         ],
                     )
                     .await
@@ -294,21 +491,15 @@ impl PgInbox {
                     if !old.verified && origin.verified {
                         detail["replacedUnverified"] = json!(true);
                     }
-                    audit
-                        .append(
-                            &tx,
-                            self,
-                            Row {
-                                uuid: &note.uuid,
-                                at: &now,
-                                actor: "sync",
-                                action: "revised",
-                                from: Some(old.status),
-                                to: Some(Status::Revised),
-                                detail: &detail,
-                            },
-                        )
-                        .await?;
+                    audit.push(Row {
+                        uuid: &note.uuid,
+                        at: &now,
+                        actor: "sync",
+                        action: "revised",
+                        from: Some(old.status),
+                        to: Some(Status::Revised),
+                        detail: &detail,
+                    });
                     if patient_changed {
                         clear_assignment(
                             &tx,
@@ -327,52 +518,12 @@ impl PgInbox {
                     report.revised.push(note.uuid.clone());
                 }
             }
-
-            // Reached for inserted and revised notes only.
-            if let Some(puuid) = &patient.uuid {
-                let changed = self.differs_from_stored(&tx, puuid, &patient).await?;
-                tx.execute(
-                    "INSERT INTO patients (uuid, first_name, last_name, external_id,
-                        date_of_birth, updated_at, needs_fetch)
-                     VALUES ($1, $2, $3, $4, $5, $6, true)
-                     ON CONFLICT (uuid) DO UPDATE SET
-                        first_name = coalesce(excluded.first_name, patients.first_name),
-                        last_name = coalesce(excluded.last_name, patients.last_name),
-                        external_id = coalesce(excluded.external_id, patients.external_id),
-                        date_of_birth = coalesce(excluded.date_of_birth, patients.date_of_birth),
-                        updated_at = excluded.updated_at,
-                        needs_fetch = patients.needs_fetch OR $7",
-                    &[
-                        puuid,
-                        &patient.first_name,
-                        &patient.last_name,
-                        &patient.external_id,
-                        &patient.date_of_birth,
-                        &now,
-                        &changed,
-                    ],
-                )
-                .await
-                .map_err(self.err("storing a patient"))?;
-                touched_patients.insert(puuid.clone());
-            }
-            // The identifiers kept with the note: its own, else what is known of its patient.
-            tx.execute(
-                "UPDATE notes SET
-                    patient_date_of_birth = coalesce($2,
-                        (SELECT date_of_birth FROM patients p WHERE p.uuid = notes.patient_uuid)),
-                    patient_external_id = coalesce($3,
-                        (SELECT external_id FROM patients p WHERE p.uuid = notes.patient_uuid))
-                  WHERE uuid = $1",
-                &[&note.uuid, &patient.date_of_birth, &patient.external_id],
-            )
-            .await
-            .map_err(self.err("storing a note's patient identifiers"))?;
         }
 
-        for puuid in &touched_patients {
-            refresh_patient(&tx, self, puuid).await?;
-        }
+        new_notes.insert(&tx, self, &origin, &now).await?;
+        touched_patients.extend(write_patients(&tx, self, &patients, &now).await?);
+        let touched: Vec<String> = touched_patients.into_iter().collect();
+        refresh_patients(&tx, self, &touched).await?;
         write_sync_state(&tx, self, &sync_state, &now).await?;
         audit.finish(&tx, self).await?;
         tx.commit().await.map_err(self.err("committing notes"))?;
@@ -385,34 +536,5 @@ impl PgInbox {
             "clinic inbox ingest committed"
         );
         Ok(report)
-    }
-
-    /// Whether `patient` (as a note embeds it) says something else than what is stored, or the
-    /// patient is not stored yet.
-    async fn differs_from_stored(
-        &self,
-        tx: &Transaction<'_>,
-        uuid: &str,
-        patient: &askara::Patient,
-    ) -> Result<bool, InboxError> {
-        let stored = tx
-            .query_opt(
-                "SELECT first_name, last_name, external_id, date_of_birth
-                   FROM patients WHERE uuid = $1",
-                &[&uuid],
-            )
-            .await
-            .map_err(self.err("reading a patient"))?;
-        let Some(r) = stored else {
-            return Ok(true);
-        };
-        let differs = |given: &Option<String>, i: usize| {
-            let kept: Option<String> = r.get(i);
-            given.as_ref().is_some_and(|g| Some(g) != kept.as_ref())
-        };
-        Ok(differs(&patient.first_name, 0)
-            || differs(&patient.last_name, 1)
-            || differs(&patient.external_id, 2)
-            || differs(&patient.date_of_birth, 3))
     }
 }

@@ -28,7 +28,7 @@ mod store;
 
 pub use error::pg_error;
 pub use live::{Change, ChangeFeed, PollLease};
-pub use pool::PgInbox;
+pub use pool::{login_role, PgInbox};
 pub use schema::{
     init, InitReport, AUTHOR_ONLY_ROLE, POLLER_ROLE, SCHEMA, SCHEMA_VERSION, STAFF_ROLE,
 };

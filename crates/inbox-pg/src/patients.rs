@@ -21,41 +21,52 @@ pub(crate) const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised
     AND NOT EXISTS (SELECT 1 FROM patient_assignments a
                      WHERE a.note_uuid = n.uuid AND a.undone_at IS NULL)";
 
-/// Recomputes a patient's note count, latest note time and search text.
-pub(crate) async fn refresh_patient(
+/// Recomputes patients' note counts, latest note times and search text, in two statements
+/// however many there are.
+pub(crate) async fn refresh_patients(
     tx: &Transaction<'_>,
     inbox: &PgInbox,
-    uuid: &str,
+    uuids: &[String],
 ) -> Result<(), InboxError> {
-    let Some(r) = tx
-        .query_opt(
-            "SELECT first_name, last_name, external_id, date_of_birth FROM patients
-              WHERE uuid = $1",
-            &[&uuid],
+    if uuids.is_empty() {
+        return Ok(());
+    }
+    let rows = tx
+        .query(
+            "SELECT uuid, first_name, last_name, external_id, date_of_birth FROM patients
+              WHERE uuid = ANY($1)",
+            &[&uuids],
         )
         .await
-        .map_err(inbox.err("reading a patient"))?
-    else {
-        return Ok(());
-    };
-    let parts: [Option<String>; 4] = [r.get(0), r.get(1), r.get(2), r.get(3)];
-    let folded = parts
-        .into_iter()
-        .flatten()
-        .chain(std::iter::once(uuid.to_string()))
-        .map(|s| inbox::fold(&s))
-        .collect::<Vec<_>>()
-        .join(" ");
+        .map_err(inbox.err("reading patients"))?;
+    let mut found = Vec::with_capacity(rows.len());
+    let mut folded = Vec::with_capacity(rows.len());
+    for r in rows {
+        let uuid: String = r.get(0);
+        let parts: [Option<String>; 4] = [r.get(1), r.get(2), r.get(3), r.get(4)];
+        folded.push(
+            parts
+                .iter()
+                .flatten()
+                .chain(std::iter::once(&uuid))
+                .map(|s| inbox::fold(s))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        found.push(uuid);
+    }
     tx.execute(
-        "UPDATE patients SET
-            note_count = (SELECT count(*) FROM notes WHERE patient_uuid = $1),
-            latest_note_at = (SELECT max(created_at) FROM notes WHERE patient_uuid = $1),
-            search_folded = $2
-          WHERE uuid = $1",
-        &[&uuid, &folded],
+        "UPDATE patients p SET note_count = coalesce(c.n, 0), latest_note_at = c.latest,
+                search_folded = f.folded
+           FROM unnest($1::text[], $2::text[]) AS f(uuid, folded)
+           LEFT JOIN (SELECT patient_uuid, count(*) AS n, max(created_at) AS latest
+                        FROM notes WHERE patient_uuid = ANY($1) GROUP BY patient_uuid) c
+                  ON c.patient_uuid = f.uuid
+          WHERE p.uuid = f.uuid",
+        &[&found, &folded],
     )
     .await
-    .map_err(inbox.err("updating a patient"))?;
+    .map_err(inbox.err("updating patients"))?;
     Ok(())
 }
 
@@ -313,7 +324,7 @@ impl PgInbox {
                             )
                             .await?;
                     }
-                    refresh_patient(&tx, self, uuid).await?;
+                    refresh_patients(&tx, self, std::slice::from_ref(uuid)).await?;
                 }
                 PatientFetch::Gone => {
                     tx.execute(

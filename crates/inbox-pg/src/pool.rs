@@ -62,6 +62,16 @@ pub(crate) async fn open_client(spec: &PgSpec, display: &str) -> Result<Client, 
     Ok(client)
 }
 
+/// The role `spec` logs in as, proving its password, before or after `init` (no schema read).
+pub async fn login_role(spec: &PgSpec, display: &str) -> Result<String, InboxError> {
+    let client = open_client(spec, display).await?;
+    let row = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .map_err(|e| pg_error(display, "reading the connected role", &e))?;
+    Ok(row.get(0))
+}
+
 impl PgInbox {
     /// Connects to the shared inbox and checks its schema: missing or older than this build is
     /// an error that says to run `inbox init`; newer is [`InboxError::SchemaTooNew`].

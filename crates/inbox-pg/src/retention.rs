@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::audit::{AuditWriter, Row};
 use crate::codec::ts;
-use crate::patients::refresh_patient;
+use crate::patients::refresh_patients;
 use crate::pool::PgInbox;
 
 const BATCH: i64 = 500;
@@ -94,21 +94,23 @@ impl PgInbox {
                 patients.insert(p);
             }
         }
-        for p in &patients {
-            let named = tx
-                .query_opt("SELECT 1 FROM notes WHERE patient_uuid = $1 LIMIT 1", &[p])
+        let mut named = Vec::new();
+        for p in patients {
+            let kept = tx
+                .query_opt("SELECT 1 FROM notes WHERE patient_uuid = $1 LIMIT 1", &[&p])
                 .await
                 .map_err(self.err("applying retention"))?;
-            if named.is_some() {
-                refresh_patient(&tx, self, p).await?;
+            if kept.is_some() {
+                named.push(p);
             } else {
                 let n = tx
-                    .execute("DELETE FROM patients WHERE uuid = $1", &[p])
+                    .execute("DELETE FROM patients WHERE uuid = $1", &[&p])
                     .await
                     .map_err(self.err("applying retention"))?;
                 report.patients += usize::try_from(n).unwrap_or(0);
             }
         }
+        refresh_patients(&tx, self, &named).await?;
         audit.finish(&tx, self).await?;
         tx.commit().await.map_err(self.err("applying retention"))?;
         report.notes += done.len();

@@ -70,7 +70,8 @@ async fn version(c: &impl tokio_postgres::GenericClient, at: &str) -> Result<i64
 pub(crate) async fn check_version(c: &Client, at: &str) -> Result<(), InboxError> {
     match version(c, at).await? {
         v if v == SCHEMA_VERSION => Ok(()),
-        v if v > SCHEMA_VERSION => Err(InboxError::SchemaTooNew {
+        v if v > SCHEMA_VERSION => Err(InboxError::ClinicSchemaTooNew {
+            at: at.to_string(),
             found: v,
             known: SCHEMA_VERSION,
         }),
@@ -126,7 +127,8 @@ pub async fn init(spec: PgSpec, display: String) -> Result<InitReport, InboxErro
     ))?;
     let from_version = version(&tx, at).await?;
     if from_version > SCHEMA_VERSION {
-        return Err(InboxError::SchemaTooNew {
+        return Err(InboxError::ClinicSchemaTooNew {
+            at: at.to_string(),
             found: from_version,
             known: SCHEMA_VERSION,
         });

@@ -72,7 +72,27 @@ async fn init_is_idempotent_and_a_desk_without_it_is_told_what_to_run() {
     let again = inbox_pg::init(s.clone(), "clinic".into()).await.unwrap();
     assert_eq!(again.from_version, inbox_pg::SCHEMA_VERSION);
     assert!(again.created_roles.is_empty());
-    PgInbox::connect(s, "clinic".into()).await.unwrap();
+    PgInbox::connect(s.clone(), "clinic".into()).await.unwrap();
+
+    // A desk older than the server's schema: told to update itself, naming the server.
+    pg.run_sql("INSERT INTO askara_inbox.schema_migrations (version) VALUES (99)")
+        .unwrap();
+    for e in [
+        PgInbox::connect(s.clone(), "clinic-db:5432/askara".into())
+            .await
+            .unwrap_err(),
+        inbox_pg::init(s, "clinic-db:5432/askara".into())
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.code(), inbox::ErrorCode::SchemaTooNew);
+        let m = e.to_string();
+        assert!(m.contains("clinic inbox at clinic-db:5432/askara"), "{m}");
+        assert!(
+            m.contains("version 99") && m.contains("update Askara Inbox"),
+            "{m}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -572,5 +592,208 @@ async fn a_desks_search_can_use_the_search_index_under_the_row_policies() {
         plan.iter().any(|l| l.contains("notes_search")),
         "{}",
         plan.join("\n")
+    );
+}
+
+/// A note's patient: uuid (`None`: none given), last name, external id, date of birth.
+type Named<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
+
+/// A synthetic note naming `patient` (`None`: no patient at all).
+fn note_of(uuid: &str, updated: &str, patient: Option<Named<'_>>) -> askara::Note {
+    let mut v = serde_json::json!({
+        "uuid": uuid, "type": "consultation_note", "content": format!("Synthetic note {uuid}."),
+        "createdAt": "2026-12-01T08:00:00Z", "updatedAt": updated,
+    });
+    if let Some((puuid, last, ext, dob)) = patient {
+        v["patient"] = serde_json::json!({
+            "uuid": puuid, "firstName": "Kari", "lastName": last,
+            "externalId": ext, "dateOfBirth": dob,
+        });
+    }
+    askara::Note::from_json(v).unwrap()
+}
+
+/// Everything ingest decides, as comparable text: reports, notes with the identifiers kept
+/// with them, patients with their counts, who is to be fetched, and the audit rows per note
+/// (sorted: the two stores may order one batch's rows differently, each chain intact).
+async fn outcome(store: &dyn InboxStore, reports: &[inbox::IngestReport]) -> Vec<String> {
+    let mut out: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "report +{:?} ~{:?} ={} stale {}",
+                r.inserted, r.revised, r.unchanged, r.stale
+            )
+        })
+        .collect();
+    let mut notes = store
+        .list(ListQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    notes.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    for n in notes {
+        let p = n.patient.unwrap_or_default();
+        out.push(format!(
+            "note {} {:?} verified {} author {:?} patient {:?} {:?} {:?} ext {:?} dob {:?}",
+            n.uuid,
+            n.status,
+            n.verified,
+            n.author_user_id,
+            p.uuid,
+            p.first_name,
+            p.last_name,
+            p.external_id,
+            p.date_of_birth
+        ));
+        for v in store.versions(&n.uuid).await.unwrap() {
+            out.push(format!("  version {} {:?}", v.content, v.status));
+        }
+    }
+    let mut patients = store.patients(None, 100).await.unwrap();
+    patients.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    for p in patients {
+        out.push(format!(
+            "patient {} {:?} {:?} ext {:?} dob {:?} notes {} latest {:?}",
+            p.uuid,
+            p.first_name,
+            p.last_name,
+            p.external_id,
+            p.date_of_birth,
+            p.note_count,
+            p.latest_note_at
+        ));
+    }
+    let mut fetch = store.patients_to_fetch(100).await.unwrap();
+    fetch.sort();
+    out.push(format!("to fetch {fetch:?}"));
+    let mut audit: Vec<String> = store
+        .audit_log(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            format!(
+                "audit {:?} {} {} {:?}→{:?} {}",
+                e.note_uuid, e.actor, e.action, e.from_status, e.to_status, e.detail
+            )
+        })
+        .collect();
+    audit.sort();
+    out.extend(audit);
+    assert!(matches!(
+        store.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+    out
+}
+
+/// The shared inbox writes a batch's new notes set-based (a handful of statements per page);
+/// it must decide exactly what the SQLite inbox decides note by note, including a batch that
+/// describes one patient several ways, revisions next to new notes of the same patient,
+/// patients without uuid, a delivery not yet confirmed and then confirmed.
+#[tokio::test]
+async fn the_same_batches_leave_the_shared_inbox_as_they_leave_a_local_one() {
+    let pg = TestPostgres::start().unwrap();
+    let shared = owner(&pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = inbox::Inbox::open(
+        dir.path().join("inbox.sqlite3"),
+        &inbox::InboxKey::from_bytes([7; 32]),
+    )
+    .unwrap();
+    let t1 = "2026-12-01T08:00:00Z";
+    let t2 = "2026-12-01T09:00:00Z";
+    let webhook = {
+        let mut o = Origin::unverified_webhook();
+        o.authors.insert("w1".into(), "user-1".into());
+        o
+    };
+    let batches: Vec<(Vec<askara::Note>, Origin)> = vec![
+        (
+            vec![
+                note_of("a1", t1, Some((Some("P1"), "Ødegård", Some("E1"), None))),
+                note_of(
+                    "a2",
+                    t1,
+                    Some((Some("P1"), "Ødegård", None, Some("1980-01-01"))),
+                ),
+                note_of("a3", t1, Some((Some("P1"), "Odegaard", Some("E2"), None))),
+                note_of("a4", t1, None),
+                note_of("a5", t1, Some((None, "Nilsen", Some("E9"), None))),
+                note_of("a6", t1, Some((Some("P2"), "Berg", None, None))),
+            ],
+            poll(),
+        ),
+        (
+            vec![
+                // P2 again, as stored: nothing new to ask Askara about P2 from this one.
+                note_of("b1", t1, Some((Some("P2"), "Berg", None, None))),
+                // a1 revised onto P2, a new note of P1 after it, a6 unchanged, a2 stale.
+                note_of("a1", t2, Some((Some("P2"), "Berg", Some("E3"), None))),
+                note_of("b2", t1, Some((Some("P1"), "Odegaard", None, None))),
+                note_of("a6", t1, Some((Some("P2"), "Berg", None, None))),
+                note_of("a2", "2026-12-01T07:00:00Z", None),
+            ],
+            poll(),
+        ),
+        (
+            vec![note_of("w1", t1, Some((Some("P3"), "Dahl", None, None)))],
+            webhook,
+        ),
+        (
+            vec![
+                note_of("w1", t1, Some((Some("P3"), "Dahl", None, None))),
+                note_of("a5", t2, Some((None, "Nilsen", None, Some("1990-02-02")))),
+            ],
+            poll(),
+        ),
+    ];
+    let (mut from_local, mut from_shared) = (Vec::new(), Vec::new());
+    for (i, (notes, origin)) in batches.into_iter().enumerate() {
+        from_local.push(
+            local
+                .ingest_from(notes.clone(), origin.clone(), vec![])
+                .await
+                .unwrap(),
+        );
+        from_shared.push(shared.ingest_from(notes, origin, vec![]).await.unwrap());
+        if i == 0 {
+            // P2 fetched from Askara as the note gave it: not asked again until a note differs.
+            let found = askara::Patient {
+                uuid: Some("P2".into()),
+                first_name: Some("Kari".into()),
+                last_name: Some("Berg".into()),
+                ..Default::default()
+            };
+            for s in [&local as &dyn InboxStore, &shared] {
+                s.record_patient_fetches(
+                    vec![("P2".into(), inbox::PatientFetch::Found(found.clone()))],
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+    }
+    let (l, s) = (
+        outcome(&local, &from_local).await,
+        outcome(&shared, &from_shared).await,
+    );
+    assert_eq!(l.join("\n"), s.join("\n"));
+    // Not two empty mirrors: the batches did what they say.
+    let all = l.join("\n");
+    assert!(
+        all.contains("+[\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\"]"),
+        "{all}"
+    );
+    assert!(all.contains("~[\"a1\"]"), "{all}");
+    assert!(all.contains("note a2 New verified true author None patient Some(\"P1\") Some(\"Kari\") Some(\"Ødegård\") ext Some(\"E1\") dob Some(\"1980-01-01\")"), "{all}");
+    assert!(all.contains("to fetch [\"P1\", \"P2\", \"P3\"]"), "{all}");
+    assert!(
+        all.contains("note w1 New verified true author Some(\"user-1\")"),
+        "{all}"
     );
 }

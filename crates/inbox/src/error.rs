@@ -84,6 +84,9 @@ pub enum InboxError {
     #[error("the inbox file was written by a newer Askara Inbox (schema version {found}, this build knows up to {known}); update Askara Inbox")]
     SchemaTooNew { found: i64, known: i64 },
 
+    #[error("the clinic inbox at {at} was set up by a newer Askara Inbox (schema version {found}, this build knows up to {known}); update Askara Inbox on this computer")]
+    ClinicSchemaTooNew { at: String, found: i64, known: i64 },
+
     #[error("the inbox holds data this build cannot read ({0}); update Askara Inbox or restore the file from a backup")]
     Corrupt(String),
 
@@ -123,7 +126,9 @@ impl InboxError {
             InboxError::Database(_) | InboxError::CreateDir { .. } | InboxError::Corrupt(_) => {
                 ErrorCode::Database
             }
-            InboxError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            InboxError::SchemaTooNew { .. } | InboxError::ClinicSchemaTooNew { .. } => {
+                ErrorCode::SchemaTooNew
+            }
             InboxError::WrongKey { .. } => ErrorCode::WrongKey,
             InboxError::Migration(_) | InboxError::FileAccess(_) => ErrorCode::Database,
             InboxError::Task(_) => ErrorCode::Internal,

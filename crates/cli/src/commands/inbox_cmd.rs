@@ -1,5 +1,6 @@
-//! `inbox init`: creates or upgrades a clinic's shared inbox on PostgreSQL (the workflow is
-//! `app::inbox_store::init_clinic`; this prints one line).
+//! `inbox init`: creates or upgrades a clinic's shared inbox on PostgreSQL; `inbox password`
+//! keeps its password in the OS keyring (the workflows are in `app::inbox_store`; this reads
+//! and prints one line).
 
 use crate::args::InboxCommand;
 use crate::context::Context;
@@ -9,20 +10,47 @@ use app::inbox_store::InboxLocation;
 pub async fn run(ctx: &Context, cmd: InboxCommand) -> Result<(), CliError> {
     match cmd {
         InboxCommand::Init => init(ctx).await,
+        InboxCommand::Password => password(ctx).await,
     }
 }
 
-async fn init(ctx: &Context) -> Result<(), CliError> {
-    let url = ctx
-        .inbox_url
+/// The `--inbox` URL a command about the clinic's shared inbox needs.
+fn clinic_url<'a>(ctx: &'a Context, command: &str) -> Result<&'a str, CliError> {
+    ctx.inbox_url
         .as_deref()
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .ok_or_else(|| {
-            CliError::usage(
-                "`inbox init` sets up a clinic's shared inbox: give it with --inbox postgres://user@host:5432/database (or ASKARA_INBOX_URL); the local inbox needs no init",
-            )
-        })?;
+            CliError::usage(format!(
+                "`inbox {command}` is for a clinic's shared inbox: give it with --inbox postgres://user@host:5432/database (or ASKARA_INBOX_URL); the local inbox needs neither"
+            ))
+        })
+}
+
+async fn password(ctx: &Context) -> Result<(), CliError> {
+    use std::io::{BufRead, IsTerminal};
+    let url = clinic_url(ctx, "password")?;
+    if std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "`inbox password` reads the password from standard input so it is never shown: read -rs PW; printf '%s' \"$PW\" | askara-inbox --inbox URL inbox password",
+        ));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let pw = askara::Sensitive::new(line.trim_end_matches(['\r', '\n']).to_string());
+    let role = app::inbox_store::remember_clinic_password(url, pw).await?;
+    let display = match ctx.location()? {
+        InboxLocation::Clinic { display, .. } => display,
+        InboxLocation::Local { .. } => String::new(),
+    };
+    println!("password for {display} kept in the OS keyring (logs in as {role})");
+    Ok(())
+}
+
+async fn init(ctx: &Context) -> Result<(), CliError> {
+    let url = clinic_url(ctx, "init")?;
     let display = match ctx.location()? {
         InboxLocation::Clinic { display, .. } => display,
         // Refused by init_clinic in one line.

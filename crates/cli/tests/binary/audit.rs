@@ -1,6 +1,6 @@
 //! The tamper-evident audit trail through the real binary: who the rows name (never `$USER`),
-//! `notes history`, and `audit verify` before and after a raw SQLite editor holding the inbox
-//! key alters a row.
+//! `notes history`, and `audit verify` before and after someone alters a row behind the app's
+//! back (a SQLite editor holding the inbox key; on a shared inbox, the database's superuser).
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +8,7 @@ use askara_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 use std::path::Path;
 
-use crate::support::{Run, BIN};
+use crate::support::{self, Run, BIN};
 
 /// Who the simulator's `GET /me` says is signed in.
 const SIM_USER: &str = "askara:ingrid.solberg@example.test";
@@ -19,6 +19,7 @@ async fn run(data: &Path, args: &[&str], client_secret: bool) -> Run {
     cmd.arg("--data-dir")
         .arg(data)
         .args(args)
+        .envs(support::store_env(data))
         .env_remove("ASKARA_INBOX_DATA_DIR")
         .env("USER", "forged")
         .env("LOGNAME", "forged")
@@ -101,12 +102,18 @@ async fn reads_and_changes_are_audited_under_the_real_identity_and_history_lists
         .iter()
         .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
         .collect();
+    let signed_in = support::person(SIM_USER);
     assert_eq!(rows.len(), 4, "{h:?}");
     assert_eq!(rows[0], ("received", "sync"));
     assert_eq!(rows[1].0, "read");
-    assert!(rows[1].1.starts_with("os:"), "{}", rows[1].1);
-    assert_eq!(rows[2], ("status_changed", SIM_USER));
-    assert_eq!(rows[3], ("read", SIM_USER));
+    if support::clinic_mode() {
+        // On a shared inbox a person is the role they connect as, signed in to Askara or not.
+        assert_eq!(rows[1].1, signed_in);
+    } else {
+        assert!(rows[1].1.starts_with("os:"), "{}", rows[1].1);
+    }
+    assert_eq!(rows[2], ("status_changed", signed_in.as_str()));
+    assert_eq!(rows[3], ("read", signed_in.as_str()));
     assert!(
         h.iter()
             .all(|e| !e["actor"].as_str().unwrap().contains("forged")),
@@ -122,7 +129,7 @@ async fn reads_and_changes_are_audited_under_the_real_identity_and_history_lists
     let r = run(d, &["notes", "history", &ids[0]], false).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
-    assert!(r.stdout.contains("status_changed") && r.stdout.contains(SIM_USER));
+    assert!(r.stdout.contains("status_changed") && r.stdout.contains(&signed_in));
     assert!(!r.stdout.contains(content), "{}", r.stdout);
     if let Some(last) = note["patient"]["lastName"].as_str() {
         assert!(!r.stdout.contains(last), "{}", r.stdout);
@@ -142,7 +149,7 @@ async fn reads_and_changes_are_audited_under_the_real_identity_and_history_lists
         let last = h.last().unwrap();
         assert_eq!(
             (last["action"].as_str(), last["actor"].as_str()),
-            (Some("read"), Some(SIM_USER)),
+            (Some("read"), Some(signed_in.as_str())),
             "{h:?}"
         );
         assert_eq!(last["detail"]["bulk"], true, "{h:?}");
@@ -166,32 +173,62 @@ async fn audit_verify_passes_then_names_the_row_a_raw_editor_altered() {
     let (rows, head) = verify_line(&run(d, &["audit", "verify"], false).await);
     assert_eq!(rows, 4, "2 received, a read, a dismissal");
 
-    // Someone with the inbox key opens the file in a SQLite editor, drops the trigger that
-    // refuses updates, and rewrites who dismissed the note.
-    let key = app::inbox_key::existing_key(d).unwrap().unwrap();
-    let conn = rusqlite::Connection::open(app::paths::inbox_path(d)).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))
-        .unwrap();
-    let refused = conn
-        .execute(
-            "UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed'",
-            [],
+    let id = if support::clinic_mode() {
+        // The database's superuser, who can switch the trigger off.
+        let admin = support::clinic_admin(d).await;
+        let refused = admin
+            .execute(
+                "UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed'",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        let refused = refused.as_db_error().unwrap().message().to_string();
+        assert!(refused.contains("append-only"), "{refused}");
+        let id: i64 = admin
+            .query_one(
+                "SELECT id FROM audit_events WHERE action = 'status_changed'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        admin
+            .batch_execute(
+                "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update;
+                 UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed';",
+            )
+            .await
+            .unwrap();
+        id
+    } else {
+        // Someone with the inbox key opens the file in a SQLite editor, drops the trigger that
+        // refuses updates, and rewrites who dismissed the note.
+        let key = app::inbox_key::existing_key(d).unwrap().unwrap();
+        let conn = rusqlite::Connection::open(app::paths::inbox_path(d)).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))
+            .unwrap();
+        let refused = conn
+            .execute(
+                "UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed'",
+                [],
+            )
+            .unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+        let id: i64 = conn
+            .query_row(
+                "SELECT id FROM audit_events WHERE action = 'status_changed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_events_no_update;
+             UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed';",
         )
-        .unwrap_err();
-    assert!(refused.to_string().contains("append-only"), "{refused}");
-    let id: i64 = conn
-        .query_row(
-            "SELECT id FROM audit_events WHERE action = 'status_changed'",
-            [],
-            |r| r.get(0),
-        )
         .unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER audit_events_no_update;
-         UPDATE audit_events SET actor = 'dr.x' WHERE action = 'status_changed';",
-    )
-    .unwrap();
-    drop(conn);
+        id
+    };
 
     let r = run(d, &["audit", "verify"], false).await;
     assert_eq!(r.code, 7, "{} {}", r.stdout, r.stderr);

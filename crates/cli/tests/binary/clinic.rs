@@ -418,3 +418,78 @@ async fn after_the_clinic_database_restarts_the_poller_and_the_desks_carry_on_wi
     assert_eq!(r.code, 0, "{}", r.stderr);
     a.start_kill().unwrap();
 }
+
+/// `inbox password` once, then no PGPASSWORD anywhere: the password is proven with the server
+/// before it is kept, a wrong one is refused in one line and keeps nothing, and a local inbox
+/// has none to keep.
+#[tokio::test]
+async fn inbox_password_is_proven_with_the_server_then_kept_in_the_keyring() {
+    if let Err(e) = secrets::probe() {
+        assert!(
+            std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
+            "a keyring is required here: {e}"
+        );
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let pg = tokio::task::spawn_blocking(TestPostgres::start)
+        .await
+        .unwrap()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let owner = import::pg_harness::USER;
+    assert_eq!(run(&pg, owner, d, &["inbox", "init"]).await.code, 0);
+    pg.run_sql("CREATE ROLE desk_kv LOGIN PASSWORD 'pw-desk_kv' IN ROLE askara_inbox_staff")
+        .unwrap();
+    let without_pgpassword = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = command(&pg, "desk_kv", d);
+        cmd.env_remove("PGPASSWORD").args(args);
+        let stdin = stdin.map(str::to_string);
+        async move {
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = cmd.spawn().unwrap();
+            let mut pipe = child.stdin.take().unwrap();
+            if let Some(s) = stdin {
+                use tokio::io::AsyncWriteExt;
+                pipe.write_all(s.as_bytes()).await.unwrap();
+            }
+            drop(pipe);
+            Run::from(child.wait_with_output().await.unwrap())
+        }
+    };
+
+    let r = without_pgpassword(&["inbox", "password"], Some("not-her-password\n")).await;
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("not-her-password"), "{}", r.stderr);
+    let r = without_pgpassword(&["notes", "list"], None).await;
+    assert_ne!(r.code, 0, "a refused password was kept: {}", r.stdout);
+
+    let r = without_pgpassword(&["inbox", "password"], Some("pw-desk_kv\n")).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("kept in the OS keyring (logs in as desk_kv)"),
+        "{}",
+        r.stdout
+    );
+    let r = without_pgpassword(&["notes", "list", "--json"], None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "[]");
+
+    let r = Run::from(
+        tokio::process::Command::new(BIN)
+            .args(["--data-dir", d.to_str().unwrap(), "--inbox", "sqlite:"])
+            .args(["inbox", "password"])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("postgres://"), "{}", r.stderr);
+}

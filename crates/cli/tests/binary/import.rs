@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, Run, BIN};
 
-/// Who the simulator's `GET /me` says is signed in, as the audit log and the target name them.
+/// Who the simulator's `GET /me` says is signed in, as the audit log and the target name them
+/// on a local inbox (on a shared one, the connected role: [`support::person`]).
 const SIM_USER: &str = "askara:ingrid.solberg@example.test";
 
 async fn run(data: &Path, args: &[&str]) -> Run {
@@ -28,6 +29,7 @@ async fn run_with_pgpassword(data: &Path, args: &[&str], pgpassword: Option<&str
         .arg("--data-dir")
         .arg(data)
         .args(args)
+        .envs(support::store_env(data))
         .env("ASKARA_CLIENT_SECRET", "sim-secret")
         .env("USER", "reception-1")
         .output()
@@ -98,7 +100,7 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     assert_eq!(v["uuid"], ids[0].as_str());
     assert_eq!(v["result"], "imported");
     // The signed-in Askara user (the simulator's), not `USER`.
-    assert_eq!(v["importedBy"], SIM_USER);
+    assert_eq!(v["importedBy"], support::person(SIM_USER));
     assert!(v["target"].as_str().unwrap().contains("practice.sqlite3"));
     assert!(askara::parse_instant(v["importedAt"].as_str().unwrap()).is_some());
     assert_eq!(status(dir.path(), &ids[0]).await, "imported");
@@ -131,7 +133,10 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     assert_eq!(status(dir.path(), &ids[0]).await, "revised");
     let r = run(dir.path(), &["notes", "import", &ids[0], "--to", &to]).await;
     let err = one_line_error(&r);
-    assert!(err.contains("--update") && err.contains(SIM_USER), "{err}");
+    assert!(
+        err.contains("--update") && err.contains(&support::person(SIM_USER)),
+        "{err}"
+    );
     let still: String = conn
         .query_row(
             "SELECT content FROM askara_notes WHERE uuid = ?1",
@@ -163,7 +168,7 @@ async fn sqlite_import_is_exactly_once_and_revisions_need_update() {
     assert_eq!(status(dir.path(), &ids[0]).await, "imported");
 
     // Every attempt is in the inbox's audit log, with target and result.
-    let inbox = support::inbox_of(dir.path());
+    let inbox = support::store_of(dir.path()).await;
     let results: Vec<String> = inbox
         .audit_log(Some(ids[0].clone()), 50)
         .await
@@ -264,7 +269,11 @@ async fn four_workstations_import_the_same_notes_into_postgres_at_once() {
         for o in arr {
             match o["result"].as_str().unwrap() {
                 "imported" => imported += 1,
-                "unchanged" => assert_eq!(o["importedBy"], SIM_USER, "the loser is told who"),
+                "unchanged" => assert_eq!(
+                    o["importedBy"],
+                    support::person(SIM_USER),
+                    "the loser is told who"
+                ),
                 other => panic!("unexpected {other}"),
             }
         }

@@ -64,7 +64,7 @@ pub async fn plaintext_inbox(path: &std::path::Path, notes: Vec<askara::Note>) {
 /// `ASKARA_TEST_INBOX=postgres`: every data dir's commands run against a shared inbox on a
 /// throwaway PostgreSQL (clinic mode; one server for the test binary, one database per data
 /// dir, made and `inbox init`ed by the binary on first use) instead of the data dir's SQLite
-/// file. `scripts/test.sh` runs the notes, filters, import and audit modules both ways.
+/// file. `scripts/test.sh` runs the commands, filters, import and audit modules both ways.
 pub fn clinic_mode() -> bool {
     std::env::var("ASKARA_TEST_INBOX").is_ok_and(|v| v == "postgres")
 }
@@ -89,7 +89,8 @@ fn shared_server() -> &'static SharedServer {
 }
 
 /// The environment that points the binary at `data_dir`'s inbox: nothing in SQLite mode;
-/// `ASKARA_INBOX_URL` and `PGPASSWORD` of its own initialised database in clinic mode.
+/// `ASKARA_INBOX_URL` of its own initialised database in clinic mode (its password in the
+/// keyring, put there by `inbox password`).
 #[allow(clippy::unwrap_used)]
 pub fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
     if !clinic_mode() {
@@ -117,13 +118,64 @@ pub fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            // The password into the keyring, as a clinic's IT would: PGPASSWORD stays free for
+            // an import target's.
+            let mut child = std::process::Command::new(BIN)
+                .args(["--inbox", &url, "inbox", "password"])
+                .env_remove("PGPASSWORD")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{}", server.pg.password).unwrap();
+            drop(stdin);
+            let out = child.wait_with_output().unwrap();
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && said.contains("kept in the OS keyring"),
+                "{said} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             url
         })
         .clone();
-    vec![
-        ("ASKARA_INBOX_URL".into(), url),
-        ("PGPASSWORD".into(), server.pg.password.clone()),
-    ]
+    vec![("ASKARA_INBOX_URL".into(), url)]
+}
+
+/// Who the audit trail and imports name for a person: `signed_in` (the Askara user, as the
+/// simulator's `GET /me` says) on a local inbox; on a shared one the role the binary connects
+/// as, whatever Askara or the OS say.
+pub fn person(signed_in: &str) -> String {
+    if clinic_mode() {
+        import::pg_harness::USER.to_string()
+    } else {
+        signed_in.to_string()
+    }
+}
+
+/// A superuser's session on `data_dir`'s shared inbox (clinic mode), schema on the path: what
+/// someone with the database's admin password could do behind the desks' backs.
+#[allow(clippy::unwrap_used)]
+pub async fn clinic_admin(data_dir: &std::path::Path) -> tokio_postgres::Client {
+    let env = store_env(data_dir);
+    let (_, url) = env.iter().find(|(k, _)| k == "ASKARA_INBOX_URL").unwrap();
+    let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let admin = shared_server()
+        .pg
+        .url
+        .replace(import::pg_harness::DATABASE, db);
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("SET search_path TO askara_inbox")
+        .await
+        .unwrap();
+    client
 }
 
 /// The inbox the binary uses for `data_dir` (see [`store_env`]), for a test to seed or read.
