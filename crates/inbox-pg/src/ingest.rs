@@ -156,12 +156,8 @@ impl PatientState {
 async fn patients_named(
     tx: &Transaction<'_>,
     inbox: &PgInbox,
-    batch: &[askara::Note],
+    uuids: &[String],
 ) -> Result<HashMap<String, PatientState>, InboxError> {
-    let uuids: Vec<&str> = batch
-        .iter()
-        .filter_map(|n| n.patient.as_ref()?.uuid.as_deref())
-        .collect();
     let mut out: HashMap<String, PatientState> = HashMap::with_capacity(uuids.len());
     if uuids.is_empty() {
         return Ok(out);
@@ -188,7 +184,7 @@ async fn patients_named(
         );
     }
     for u in uuids {
-        out.entry(u.to_string()).or_insert(PatientState {
+        out.entry(u.clone()).or_insert(PatientState {
             first_name: None,
             last_name: None,
             external_id: None,
@@ -215,7 +211,8 @@ fn identifiers(
     }
 }
 
-/// The batch's patients written in one statement (only those a stored or new note names).
+/// The batch's patients written in one statement (only those a stored or new note names),
+/// with their note counts, latest note and search text: call it after the notes are written.
 async fn write_patients(
     tx: &Transaction<'_>,
     inbox: &PgInbox,
@@ -231,19 +228,37 @@ async fn write_patients(
         named.iter().map(|(_, p)| f(p).as_deref()).collect()
     };
     let changed: Vec<bool> = named.iter().map(|(_, p)| p.changed).collect();
+    // The state began as the stored row (locked), so it is what the row holds afterwards.
+    let folded: Vec<String> = named
+        .iter()
+        .map(|(u, p)| {
+            let parts = [
+                p.first_name.clone(),
+                p.last_name.clone(),
+                p.external_id.clone(),
+                p.date_of_birth.clone(),
+            ];
+            crate::patients::search_text(u, &parts)
+        })
+        .collect();
     tx.execute(
         "INSERT INTO patients (uuid, first_name, last_name, external_id, date_of_birth,
-            updated_at, needs_fetch)
-         SELECT u, f, l, e, d, $7, c
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[])
-                AS t(u, f, l, e, d, c)
+            updated_at, needs_fetch, search_folded, note_count, latest_note_at)
+         SELECT u, f, l, e, d, $8, c, s,
+                (SELECT count(*) FROM notes n WHERE n.patient_uuid = t.u),
+                (SELECT max(created_at) FROM notes n WHERE n.patient_uuid = t.u)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
+                       $7::text[]) AS t(u, f, l, e, d, c, s)
          ON CONFLICT (uuid) DO UPDATE SET
             first_name = coalesce(excluded.first_name, patients.first_name),
             last_name = coalesce(excluded.last_name, patients.last_name),
             external_id = coalesce(excluded.external_id, patients.external_id),
             date_of_birth = coalesce(excluded.date_of_birth, patients.date_of_birth),
             updated_at = excluded.updated_at,
-            needs_fetch = patients.needs_fetch OR excluded.needs_fetch",
+            needs_fetch = patients.needs_fetch OR excluded.needs_fetch,
+            search_folded = excluded.search_folded,
+            note_count = excluded.note_count,
+            latest_note_at = excluded.latest_note_at",
         &[
             &uuid,
             &col(|p| &p.first_name),
@@ -251,6 +266,7 @@ async fn write_patients(
             &col(|p| &p.external_id),
             &col(|p| &p.date_of_birth),
             &changed,
+            &folded,
             &now,
         ],
     )
@@ -353,20 +369,36 @@ impl PgInbox {
             });
         }
         let now = ts(Utc::now());
+        let uuids: Vec<String> = batch.iter().map(|n| n.uuid.clone()).collect();
+        let patient_uuids: Vec<String> = batch
+            .iter()
+            .filter_map(|n| n.patient.as_ref()?.uuid.clone())
+            .collect();
+        // The CPU-heavy part (folding every note's text) on a blocking thread, while the
+        // transaction begins and reads what is stored.
+        let prepared = tokio::task::spawn_blocking(move || {
+            let texts: Vec<(String, String)> = batch
+                .iter()
+                .map(|n| (search_tokens(n).join(" "), n.raw.to_string()))
+                .collect();
+            (batch, texts)
+        });
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(self.err("storing notes"))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
             .await
             .map_err(self.err("waiting for another ingest"))?;
-        let uuids: Vec<String> = batch.iter().map(|n| n.uuid.clone()).collect();
         let mut stored = existing(&tx, self, &uuids).await?;
-        let mut patients = patients_named(&tx, self, &batch).await?;
+        let mut patients = patients_named(&tx, self, &patient_uuids).await?;
+        let (batch, texts) = prepared
+            .await
+            .map_err(|e| InboxError::Task(e.to_string()))?;
         let mut audit = AuditWriter::begin(&tx, self).await?;
         let mut touched_patients: BTreeSet<String> = BTreeSet::new();
         let mut new_notes = NewNotes::default();
         let source_detail = json!({ "source": source.as_str() });
 
-        for note in batch {
+        for (note, (tokens, raw)) in batch.into_iter().zip(texts) {
             let author = origin.authors.get(&note.uuid);
             let created_raw = raw_or_rfc3339(note.created_at_raw(), note.created_at);
             let updated_raw = raw_or_rfc3339(note.updated_at_raw(), note.updated_at);
@@ -385,7 +417,7 @@ impl PgInbox {
                     });
                     report.inserted.push(note.uuid.clone());
                     let n = &mut new_notes;
-                    n.tokens.push(search_tokens(&note).join(" "));
+                    n.tokens.push(tokens);
                     n.note_type.push(note.note_type.clone());
                     n.created_at.push(ts(note.created_at));
                     n.updated_at.push(ts(note.updated_at));
@@ -397,7 +429,7 @@ impl PgInbox {
                     n.last_name.push(patient.last_name);
                     n.external_id.push(external_id);
                     n.date_of_birth.push(date_of_birth);
-                    n.raw.push(note.raw.to_string());
+                    n.raw.push(raw);
                     n.author.push(author.cloned());
                     n.content.push(note.content);
                     n.uuid.push(note.uuid);
@@ -458,7 +490,7 @@ impl PgInbox {
                             status = 'revised', status_changed_at = $13,
                             status_changed_by = 'sync', raw = $14, verified = $15,
                             author_user_id = coalesce($16, author_user_id),
-                            search_doc = array_to_tsvector($17)
+                            search_doc = array_to_tsvector(string_to_array($17, ' '))
                           WHERE uuid = $1",
                         &[
                             &note.uuid,
@@ -474,10 +506,10 @@ impl PgInbox {
                             &patient.last_name,
                             &external_id,
                             &now,
-                            &note.raw.to_string(),
+                            &raw,
                             &origin.verified,
                             &author,
-                            &search_tokens(&note),
+                            &tokens,
                             &date_of_birth,
                         ],
                     )
@@ -521,9 +553,12 @@ impl PgInbox {
         }
 
         new_notes.insert(&tx, self, &origin, &now).await?;
-        touched_patients.extend(write_patients(&tx, self, &patients, &now).await?);
-        let touched: Vec<String> = touched_patients.into_iter().collect();
-        refresh_patients(&tx, self, &touched).await?;
+        for written in write_patients(&tx, self, &patients, &now).await? {
+            touched_patients.remove(&written);
+        }
+        // The patients revisions moved notes away from.
+        let left: Vec<String> = touched_patients.into_iter().collect();
+        refresh_patients(&tx, self, &left).await?;
         write_sync_state(&tx, self, &sync_state, &now).await?;
         audit.finish(&tx, self).await?;
         tx.commit().await.map_err(self.err("committing notes"))?;

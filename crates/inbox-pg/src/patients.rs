@@ -21,6 +21,18 @@ pub(crate) const NEEDS_PATIENT: &str = "n.status IN ('new', 'reviewed', 'revised
     AND NOT EXISTS (SELECT 1 FROM patient_assignments a
                      WHERE a.note_uuid = n.uuid AND a.undone_at IS NULL)";
 
+/// What the patient list's search matches: names, identifiers and uuid, folded.
+pub(crate) fn search_text(uuid: &str, parts: &[Option<String>; 4]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(std::iter::once(uuid))
+        .map(inbox::fold)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Recomputes patients' note counts, latest note times and search text, in two statements
 /// however many there are.
 pub(crate) async fn refresh_patients(
@@ -44,15 +56,7 @@ pub(crate) async fn refresh_patients(
     for r in rows {
         let uuid: String = r.get(0);
         let parts: [Option<String>; 4] = [r.get(1), r.get(2), r.get(3), r.get(4)];
-        folded.push(
-            parts
-                .iter()
-                .flatten()
-                .chain(std::iter::once(&uuid))
-                .map(|s| inbox::fold(s))
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        folded.push(search_text(&uuid, &parts));
         found.push(uuid);
     }
     tx.execute(

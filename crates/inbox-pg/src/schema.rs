@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_author_only.sql"),
     include_str!("../migrations/0003_notify_assignments.sql"),
     include_str!("../migrations/0004_policies_per_role.sql"),
+    include_str!("../migrations/0005_bulk_insert.sql"),
 ];
 
 /// The schema version this build writes.

@@ -315,6 +315,24 @@ async fn two_desks_at_once_get_one_change_and_every_desk_hears_it() {
         log.iter().filter(|e| e.action == "status_changed").count(),
         1
     );
+
+    // A page of new notes (one INSERT) is heard note by note, and a revision too.
+    let page = vec![
+        note("n2", "2026-12-01T08:00:00Z", "text"),
+        note("n3", "2026-12-01T08:00:00Z", "text"),
+        note("n1", "2026-12-01T10:00:00Z", "revised text"),
+    ];
+    server.ingest_from(page, poll(), vec![]).await.unwrap();
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        let c = tokio::time::timeout(Duration::from_secs(5), feed.next())
+            .await
+            .unwrap()
+            .unwrap();
+        heard.push(c.uuid.unwrap());
+    }
+    heard.sort();
+    assert_eq!(heard, ["n1", "n2", "n3"]);
 }
 
 #[tokio::test]
@@ -666,6 +684,17 @@ async fn outcome(store: &dyn InboxStore, reports: &[inbox::IngestReport]) -> Vec
             p.latest_note_at
         ));
     }
+    for q in ["odeg", "berg", "e3", "1980", "p3"] {
+        let mut found: Vec<String> = store
+            .patients(Some(q.into()), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.uuid)
+            .collect();
+        found.sort();
+        out.push(format!("patients matching {q}: {found:?}"));
+    }
     let mut fetch = store.patients_to_fetch(100).await.unwrap();
     fetch.sort();
     out.push(format!("to fetch {fetch:?}"));
@@ -792,6 +821,7 @@ async fn the_same_batches_leave_the_shared_inbox_as_they_leave_a_local_one() {
     assert!(all.contains("~[\"a1\"]"), "{all}");
     assert!(all.contains("note a2 New verified true author None patient Some(\"P1\") Some(\"Kari\") Some(\"Ødegård\") ext Some(\"E1\") dob Some(\"1980-01-01\")"), "{all}");
     assert!(all.contains("to fetch [\"P1\", \"P2\", \"P3\"]"), "{all}");
+    assert!(all.contains("patients matching e3: [\"P2\"]"), "{all}");
     assert!(
         all.contains("note w1 New verified true author Some(\"user-1\")"),
         "{all}"
