@@ -11,6 +11,7 @@ use app::importing::{self, AttemptResult, ImportDetail, ImportOptions};
 use app::{AppError, Identity};
 use askara::{Sensitive, TokenSet};
 use inbox::{Inbox, Source, Status};
+use secrets::keyring_or_skip;
 use serde_json::json;
 
 fn who() -> Identity {
@@ -33,20 +34,6 @@ async fn inbox_with(dir: &Path, notes: Vec<askara::Note>) -> Inbox {
     let inbox = Inbox::open(dir.join("inbox.sqlite3"), &test_key()).unwrap();
     inbox.ingest(notes, Source::Poll, Vec::new()).await.unwrap();
     inbox
-}
-
-fn keyring_or_skip() -> bool {
-    match secrets::probe() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
-                "a keyring is required here: {e}"
-            );
-            eprintln!("skipped: {e}");
-            false
-        }
-    }
 }
 
 #[tokio::test]

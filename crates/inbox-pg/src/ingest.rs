@@ -18,6 +18,10 @@ use crate::pool::PgInbox;
 /// Serializes ingests (any 64-bit number no other program uses).
 const INGEST_LOCK: i64 = 0x6173_6b61_7261_0002;
 
+/// An ingest of fewer new notes than this is not a catch-up page (Askara's hold 30 to 100):
+/// after it the search index's pending list is merged, so desks search a small one.
+const MERGE_BELOW: usize = 10;
+
 /// What ingest needs of a stored note.
 struct Existing {
     updated_at: DateTime<Utc>,
@@ -562,6 +566,12 @@ impl PgInbox {
         write_sync_state(&tx, self, &sync_state, &now).await?;
         audit.finish(&tx, self).await?;
         tx.commit().await.map_err(self.err("committing notes"))?;
+        if report.inserted.len() < MERGE_BELOW {
+            // The notes are stored: a merge that fails only leaves searches a little slower.
+            if let Err(e) = c.execute("SELECT merge_search_pending()", &[]).await {
+                tracing::debug!(error = %e, "the search index's pending list was not merged");
+            }
+        }
         tracing::debug!(
             inserted = report.inserted.len(),
             revised = report.revised.len(),

@@ -168,6 +168,7 @@ fn grants() -> String {
          GRANT UPDATE ON audit_head TO {STAFF_ROLE};
          GRANT INSERT, UPDATE ON patient_assignments TO {STAFF_ROLE};
          GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {SCHEMA} TO {POLLER_ROLE};
-         REVOKE UPDATE, DELETE ON audit_events FROM {POLLER_ROLE};"
+         REVOKE UPDATE, DELETE ON audit_events FROM {POLLER_ROLE};
+         GRANT EXECUTE ON FUNCTION merge_search_pending() TO {POLLER_ROLE};"
     )
 }

@@ -357,6 +357,28 @@ async fn one_poller_holds_the_lock_and_hands_over_when_it_goes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(took.is_some(), "the standby took over");
+
+    // The poller may merge the search index's pending list (what ingest does after a routine
+    // poll); a desk may not.
+    let as_poller = tokio_postgres_client(&pg, "server2", "pw-server2").await;
+    as_poller
+        .execute("SELECT askara_inbox.merge_search_pending()", &[])
+        .await
+        .unwrap();
+    member(&pg, "desk3", inbox_pg::STAFF_ROLE).await;
+    let as_desk = tokio_postgres_client(&pg, "desk3", "pw-desk3").await;
+    let refused = as_desk
+        .execute("SELECT askara_inbox.merge_search_pending()", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .as_db_error()
+            .unwrap()
+            .message()
+            .contains("permission denied"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

@@ -67,6 +67,23 @@ pub fn probe() -> Result<(), String> {
     }
 }
 
+/// For tests that need a real keyring: `true` when one answers; otherwise says why and gives
+/// `false` (the test passes as skipped), unless `ASKARA_REQUIRE_KEYRING` is set (as in CI),
+/// where a missing keyring fails the test.
+pub fn keyring_or_skip() -> bool {
+    match probe() {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(
+                std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
+                "a keyring is required here: {e}"
+            );
+            eprintln!("skipped: {e}");
+            false
+        }
+    }
+}
+
 /// Checks that the keyring accepts a write (a locked collection answers reads but refuses
 /// writes): stores and removes a probe entry.
 pub fn probe_write() -> Result<(), String> {

@@ -4,21 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use askara::{Sensitive, TokenSet, TokenStore};
-use secrets::{KeyringPassword, KeyringTokenStore};
-
-fn keyring_or_skip() -> bool {
-    match secrets::probe() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
-                "a keyring is required here: {e}"
-            );
-            eprintln!("skipped: {e}");
-            false
-        }
-    }
-}
+use secrets::{keyring_or_skip, KeyringPassword, KeyringTokenStore};
 
 fn tokens(access: &str, refresh: &str) -> TokenSet {
     TokenSet {
