@@ -63,8 +63,8 @@ pub enum InboxCommand {
     Init,
     /// Keep the password of --inbox postgres://... in the OS keyring, where every command and
     /// the desktop find it (instead of PGPASSWORD). Reads one line from standard input, e.g.
-    /// `read -rs PW; printf '%s' "$PW" | askara-inbox --inbox URL inbox password`; the server
-    /// must accept it first.
+    /// `read -rs PW; printf '%s' "$PW" | askara-inbox --inbox URL inbox password; unset PW`; the
+    /// server must accept it first.
     Password,
 }
 

@@ -321,8 +321,6 @@ fn keystrokes(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Search as you type over `texts` (cycled) `runs` times; prints p50/p95 overall and p95 by
-/// prefix length, and returns the stats, the slowest text and the worst length's p95.
 /// The worst p95 of the three kinds of search as you type.
 async fn worst_search(desk: &PgInbox, kinds: [&Vec<String>; 3], runs: usize) -> Duration {
     let mut worst = Duration::ZERO;
@@ -340,6 +338,8 @@ async fn worst_search(desk: &PgInbox, kinds: [&Vec<String>; 3], runs: usize) -> 
     worst
 }
 
+/// Search as you type over `texts` (cycled) `runs` times; prints p50/p95 overall and p95 by
+/// prefix length, and returns the stats, the slowest text and the worst length's p95.
 async fn typing(
     desk: &PgInbox,
     name: &str,

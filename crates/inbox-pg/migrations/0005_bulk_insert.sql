@@ -15,10 +15,12 @@ CREATE TRIGGER notes_inserted AFTER INSERT ON notes REFERENCING NEW TABLE AS ins
 CREATE TRIGGER notes_changed AFTER UPDATE OR DELETE ON notes
     FOR EACH ROW EXECUTE FUNCTION notify_note_changed();
 
--- Needs the index owner's right, hence SECURITY DEFINER; granted to the poller by init.
+-- Needs the index owner's right, hence SECURITY DEFINER; granted to the poller by init. Every
+-- name qualified and pg_temp last, so no object a caller creates can stand in for one.
 CREATE FUNCTION merge_search_pending() RETURNS bigint LANGUAGE sql SECURITY DEFINER
-    SET search_path = pg_catalog
-    AS $$ SELECT gin_clean_pending_list('askara_inbox.notes_search'::regclass) $$;
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pg_catalog.gin_clean_pending_list(
+              'askara_inbox.notes_search'::pg_catalog.regclass) $$;
 REVOKE ALL ON FUNCTION merge_search_pending() FROM PUBLIC;
 
 DO $$

@@ -393,11 +393,13 @@ impl PgInbox {
             .await
             .map_err(self.err("waiting for another ingest"))?;
         let mut stored = existing(&tx, self, &uuids).await?;
-        let mut patients = patients_named(&tx, self, &patient_uuids).await?;
         let (batch, texts) = prepared
             .await
             .map_err(|e| InboxError::Task(e.to_string()))?;
+        // Notes, then the audit trail's end, then patients: the order every writer takes them
+        // in (a patient fetch and retention lock the trail's end before patients).
         let mut audit = AuditWriter::begin(&tx, self).await?;
+        let mut patients = patients_named(&tx, self, &patient_uuids).await?;
         let mut touched_patients: BTreeSet<String> = BTreeSet::new();
         let mut new_notes = NewNotes::default();
         let source_detail = json!({ "source": source.as_str() });
@@ -567,9 +569,17 @@ impl PgInbox {
         audit.finish(&tx, self).await?;
         tx.commit().await.map_err(self.err("committing notes"))?;
         if report.inserted.len() < MERGE_BELOW {
-            // The notes are stored: a merge that fails only leaves searches a little slower.
+            // The notes are stored: a merge that fails only leaves searches slower, which is
+            // said once (a missing grant or owner would otherwise fail every time, unseen).
             if let Err(e) = c.execute("SELECT merge_search_pending()", &[]).await {
-                tracing::debug!(error = %e, "the search index's pending list was not merged");
+                static SAID: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        error = %crate::error::pg_error(self.display(), "merging the search index's new entries", &e),
+                        "the search index's new entries are not merged, so searches slow down until the next VACUUM: run `askara-inbox inbox init` again as the role that owns the clinic inbox"
+                    );
+                }
             }
         }
         tracing::debug!(

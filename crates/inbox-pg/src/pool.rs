@@ -74,7 +74,7 @@ pub async fn login_role(spec: &PgSpec, display: &str) -> Result<String, InboxErr
 
 impl PgInbox {
     /// Connects to the shared inbox and checks its schema: missing or older than this build is
-    /// an error that says to run `inbox init`; newer is [`InboxError::SchemaTooNew`].
+    /// an error that says to run `inbox init`; newer is [`InboxError::ClinicSchemaTooNew`].
     pub async fn connect(spec: PgSpec, display: String) -> Result<PgInbox, InboxError> {
         let client = open_client(&spec, &display).await?;
         schema::check_version(&client, &display).await?;

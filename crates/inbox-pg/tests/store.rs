@@ -691,6 +691,12 @@ async fn outcome(store: &dyn InboxStore, reports: &[inbox::IngestReport]) -> Vec
         for v in store.versions(&n.uuid).await.unwrap() {
             out.push(format!("  version {} {:?}", v.content, v.status));
         }
+        if let Some(a) = store.patient_assignment(&n.uuid).await.unwrap() {
+            out.push(format!(
+                "  assigned to {} by {}",
+                a.practice_patient_id, a.assigned_by
+            ));
+        }
     }
     let mut patients = store.patients(None, 100).await.unwrap();
     patients.sort_by(|a, b| a.uuid.cmp(&b.uuid));
@@ -826,6 +832,21 @@ async fn the_same_batches_leave_the_shared_inbox_as_they_leave_a_local_one() {
                 )
                 .await
                 .unwrap();
+                // a1 and a3 assigned by hand: a1's revision names another patient (its
+                // assignment is cleared in the middle of the batch), a3's stays.
+                for uuid in ["a1", "a3"] {
+                    let choice = inbox::NewAssignment {
+                        practice_patient_id: format!("PR-{uuid}"),
+                        patient_name: None,
+                        date_of_birth: None,
+                        external_id: None,
+                        target: "sqlite:/practice.db".into(),
+                    };
+                    // The shared inbox names the connected role whatever is passed.
+                    s.assign_patient(uuid, choice, import::pg_harness::USER)
+                        .await
+                        .unwrap();
+                }
             }
         }
     }
@@ -844,8 +865,67 @@ async fn the_same_batches_leave_the_shared_inbox_as_they_leave_a_local_one() {
     assert!(all.contains("note a2 New verified true author None patient Some(\"P1\") Some(\"Kari\") Some(\"Ødegård\") ext Some(\"E1\") dob Some(\"1980-01-01\")"), "{all}");
     assert!(all.contains("to fetch [\"P1\", \"P2\", \"P3\"]"), "{all}");
     assert!(all.contains("patients matching e3: [\"P2\"]"), "{all}");
+    assert!(all.contains("assignment_cleared"), "{all}");
+    assert!(all.contains("assigned to PR-a3"), "{all}");
+    assert!(!all.contains("assigned to PR-a1"), "{all}");
     assert!(
         all.contains("note w1 New verified true author Some(\"user-1\")"),
         "{all}"
     );
+}
+
+/// Ingest, patient fetches and retention all lock the audit trail's end and patients: in the
+/// same order, so a note about a patient being fetched at that moment never deadlocks.
+#[tokio::test]
+async fn ingest_beside_patient_fetches_of_the_same_patients_never_deadlocks() {
+    let pg = TestPostgres::start().unwrap();
+    let a = owner(&pg).await;
+    let b = PgInbox::connect(
+        spec(&pg, import::pg_harness::USER, &pg.password),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let patients: Vec<String> = (0..8).map(|i| format!("P{i}")).collect();
+    let named = |i: usize, updated: &str| -> Vec<askara::Note> {
+        patients
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                note_of(
+                    &format!("n{i}-{k}"),
+                    updated,
+                    Some((Some(p.as_str()), "Berg", Some("E1"), None)),
+                )
+            })
+            .collect()
+    };
+    a.ingest_from(named(0, "2026-12-01T08:00:00Z"), poll(), vec![])
+        .await
+        .unwrap();
+    for i in 1..40 {
+        let found: Vec<(String, inbox::PatientFetch)> = patients
+            .iter()
+            .rev()
+            .map(|p| {
+                let patient = askara::Patient {
+                    uuid: Some(p.clone()),
+                    first_name: Some("Kari".into()),
+                    last_name: Some(format!("Berg{i}")),
+                    ..Default::default()
+                };
+                (p.clone(), inbox::PatientFetch::Found(patient))
+            })
+            .collect();
+        let (x, y) = tokio::join!(
+            a.ingest_from(named(i, "2026-12-01T08:00:00Z"), poll(), vec![]),
+            b.record_patient_fetches(found, chrono::Utc::now())
+        );
+        x.unwrap();
+        y.unwrap();
+    }
+    assert!(matches!(
+        a.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
 }

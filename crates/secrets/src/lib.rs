@@ -70,6 +70,7 @@ pub fn probe() -> Result<(), String> {
 /// For tests that need a real keyring: `true` when one answers; otherwise says why and gives
 /// `false` (the test passes as skipped), unless `ASKARA_REQUIRE_KEYRING` is set (as in CI),
 /// where a missing keyring fails the test.
+#[cfg(any(test, feature = "test-support"))]
 pub fn keyring_or_skip() -> bool {
     match probe() {
         Ok(()) => true,

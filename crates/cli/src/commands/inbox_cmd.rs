@@ -32,14 +32,17 @@ async fn password(ctx: &Context) -> Result<(), CliError> {
     let url = clinic_url(ctx, "password")?;
     if std::io::stdin().is_terminal() {
         return Err(CliError::usage(
-            "`inbox password` reads the password from standard input so it is never shown: read -rs PW; printf '%s' \"$PW\" | askara-inbox --inbox URL inbox password",
+            "`inbox password` reads the password from standard input so it is never shown: read -rs PW; printf '%s' \"$PW\" | askara-inbox --inbox URL inbox password; unset PW",
         ));
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        CliError::usage(format!("cannot read the password from standard input: {e}"))
-    })?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::io(format!("cannot read the password from standard input: {e}")))?;
     let pw = askara::Sensitive::new(line.trim_end_matches(['\r', '\n']).to_string());
+    // The only other copy of the password (the keyring and the connection get `pw`'s).
+    line.clear();
     let role = app::inbox_store::remember_clinic_password(url, pw).await?;
     let display = match ctx.location()? {
         InboxLocation::Clinic { display, .. } => display,

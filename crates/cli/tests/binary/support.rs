@@ -64,7 +64,8 @@ pub async fn plaintext_inbox(path: &std::path::Path, notes: Vec<askara::Note>) {
 /// `ASKARA_TEST_INBOX=postgres`: every data dir's commands run against a shared inbox on a
 /// throwaway PostgreSQL (clinic mode; one server for the test binary, one database per data
 /// dir, made and `inbox init`ed by the binary on first use) instead of the data dir's SQLite
-/// file. `scripts/test.sh` runs the commands, filters, import and audit modules both ways.
+/// file. `scripts/test.sh` runs the commands, filters, import and audit modules both ways. It
+/// needs a keyring (the password goes there with `inbox password`), as `scripts/test.sh` has.
 pub fn clinic_mode() -> bool {
     std::env::var("ASKARA_TEST_INBOX").is_ok_and(|v| v == "postgres")
 }
