@@ -52,7 +52,9 @@ pub(crate) struct Row<'a> {
 }
 
 impl AuditWriter {
-    /// Locks the chain's end (other writers wait for this transaction).
+    /// Locks the chain's end (other writers wait for this transaction). Every transaction that
+    /// writes notes, patients or assignments calls this before it locks any of them, so writers
+    /// queue here and never hold one row while waiting for another (no deadlock).
     pub(crate) async fn begin(tx: &Transaction<'_>, inbox: &PgInbox) -> Result<Self, InboxError> {
         let r = tx
             .query_one("SELECT last_id, hash FROM audit_head FOR UPDATE", &[])

@@ -392,14 +392,13 @@ impl PgInbox {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
             .await
             .map_err(self.err("waiting for another ingest"))?;
+        // The audit trail's end first, as every writer takes it (see `AuditWriter::begin`).
+        let mut audit = AuditWriter::begin(&tx, self).await?;
         let mut stored = existing(&tx, self, &uuids).await?;
+        let mut patients = patients_named(&tx, self, &patient_uuids).await?;
         let (batch, texts) = prepared
             .await
             .map_err(|e| InboxError::Task(e.to_string()))?;
-        // Notes, then the audit trail's end, then patients: the order every writer takes them
-        // in (a patient fetch and retention lock the trail's end before patients).
-        let mut audit = AuditWriter::begin(&tx, self).await?;
-        let mut patients = patients_named(&tx, self, &patient_uuids).await?;
         let mut touched_patients: BTreeSet<String> = BTreeSet::new();
         let mut new_notes = NewNotes::default();
         let source_detail = json!({ "source": source.as_str() });

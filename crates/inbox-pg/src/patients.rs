@@ -367,6 +367,7 @@ impl PgInbox {
             .transaction()
             .await
             .map_err(self.err("assigning a patient"))?;
+        let mut audit = AuditWriter::begin(&tx, self).await?;
         open_for_assignment(&tx, self, uuid).await?;
         if choice.practice_patient_id.trim().is_empty() {
             return Err(InboxError::InvalidNote {
@@ -374,7 +375,6 @@ impl PgInbox {
                 reason: "the practice patient id is empty".into(),
             });
         }
-        let mut audit = AuditWriter::begin(&tx, self).await?;
         if let Some(old) = live_assignment(&tx, self, uuid).await? {
             undo_live(&tx, self, uuid, &actor, &at).await?;
             let detail = json!({"patientId": old.practice_patient_id, "target": old.target,
@@ -452,11 +452,11 @@ impl PgInbox {
             .transaction()
             .await
             .map_err(self.err("unassigning a patient"))?;
+        let mut audit = AuditWriter::begin(&tx, self).await?;
         open_for_assignment(&tx, self, uuid).await?;
         let Some(old) = live_assignment(&tx, self, uuid).await? else {
             return Ok(false);
         };
-        let mut audit = AuditWriter::begin(&tx, self).await?;
         undo_live(&tx, self, uuid, &actor, &at).await?;
         let detail = json!({"patientId": old.practice_patient_id, "target": old.target});
         audit

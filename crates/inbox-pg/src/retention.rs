@@ -52,6 +52,7 @@ impl PgInbox {
             .transaction()
             .await
             .map_err(self.err("applying retention"))?;
+        let mut audit = AuditWriter::begin(&tx, self).await?;
         let done = tx
             .query(
                 "SELECT uuid, status, patient_uuid FROM notes
@@ -61,7 +62,6 @@ impl PgInbox {
             )
             .await
             .map_err(self.err("applying retention"))?;
-        let mut audit = AuditWriter::begin(&tx, self).await?;
         let mut patients = std::collections::BTreeSet::new();
         for r in &done {
             let (uuid, status, patient): (String, String, Option<String>) =

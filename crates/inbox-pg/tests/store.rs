@@ -929,3 +929,46 @@ async fn ingest_beside_patient_fetches_of_the_same_patients_never_deadlocks() {
         AuditCheck::Intact { .. }
     ));
 }
+
+/// A desk reviewing notes while the poller revises the same ones: one waits for the other
+/// (every writer takes the audit trail's end first), neither is told the inbox was busy.
+#[tokio::test]
+async fn a_desk_reviewing_notes_the_poller_is_revising_never_deadlocks() {
+    let pg = TestPostgres::start().unwrap();
+    let server = owner(&pg).await;
+    let desk = member(&pg, "reception", inbox_pg::STAFF_ROLE).await;
+    let uuids: Vec<String> = (0..8).map(|k| format!("r{k}")).collect();
+    let page = |minute: usize| -> Vec<askara::Note> {
+        uuids
+            .iter()
+            .map(|u| {
+                note(
+                    u,
+                    &format!("2026-12-01T08:{minute:02}:00Z"),
+                    &format!("v{minute}"),
+                )
+            })
+            .collect()
+    };
+    server.ingest_from(page(0), poll(), vec![]).await.unwrap();
+    for minute in 1..30 {
+        let to = if minute % 2 == 0 {
+            Status::Reviewed
+        } else {
+            Status::Dismissed
+        };
+        let mut reversed = uuids.clone();
+        reversed.reverse();
+        let (x, y) = tokio::join!(
+            server.ingest_from(page(minute), poll(), vec![]),
+            desk.set_statuses(reversed, to, "")
+        );
+        x.unwrap();
+        // A refused transition is an answer per note; a busy (deadlocked) inbox fails it all.
+        y.unwrap();
+    }
+    assert!(matches!(
+        server.verify_audit().await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+}
