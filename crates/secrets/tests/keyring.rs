@@ -4,23 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use askara::{Sensitive, TokenSet, TokenStore};
-use secrets::{KeyringPassword, KeyringTokenStore};
-
-/// As `secrets::keyring_or_skip`, which this crate's own integration tests cannot reach (it is
-/// behind the `test-support` feature other crates' tests turn on).
-fn keyring_or_skip() -> bool {
-    match secrets::probe() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("ASKARA_REQUIRE_KEYRING").is_none(),
-                "a keyring is required here: {e}"
-            );
-            eprintln!("skipped: {e}");
-            false
-        }
-    }
-}
+use secrets::{keyring_or_skip, KeyringPassword, KeyringTokenStore};
 
 fn tokens(access: &str, refresh: &str) -> TokenSet {
     TokenSet {

@@ -27,6 +27,15 @@ fn clinic_url<'a>(ctx: &'a Context, command: &str) -> Result<&'a str, CliError> 
         })
 }
 
+/// The clinic server as shown to people (empty for a local inbox, which the workflows refuse
+/// in one line).
+fn clinic_display(ctx: &Context) -> Result<String, CliError> {
+    Ok(match ctx.location()? {
+        InboxLocation::Clinic { display, .. } => display,
+        InboxLocation::Local { .. } => String::new(),
+    })
+}
+
 async fn password(ctx: &Context) -> Result<(), CliError> {
     use std::io::{BufRead, IsTerminal};
     let url = clinic_url(ctx, "password")?;
@@ -41,24 +50,16 @@ async fn password(ctx: &Context) -> Result<(), CliError> {
         .read_line(&mut line)
         .map_err(|e| CliError::io(format!("cannot read the password from standard input: {e}")))?;
     let pw = askara::Sensitive::new(line.trim_end_matches(['\r', '\n']).to_string());
-    // The only other copy of the password (the keyring and the connection get `pw`'s).
-    line.clear();
+    drop(line);
     let role = app::inbox_store::remember_clinic_password(url, pw).await?;
-    let display = match ctx.location()? {
-        InboxLocation::Clinic { display, .. } => display,
-        InboxLocation::Local { .. } => String::new(),
-    };
+    let display = clinic_display(ctx)?;
     println!("password for {display} kept in the OS keyring (logs in as {role})");
     Ok(())
 }
 
 async fn init(ctx: &Context) -> Result<(), CliError> {
     let url = clinic_url(ctx, "init")?;
-    let display = match ctx.location()? {
-        InboxLocation::Clinic { display, .. } => display,
-        // Refused by init_clinic in one line.
-        InboxLocation::Local { .. } => String::new(),
-    };
+    let display = clinic_display(ctx)?;
     let r = app::inbox_store::init_clinic(url).await?;
     let mut line = if r.from_version == r.to_version {
         format!(
